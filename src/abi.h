@@ -145,7 +145,8 @@ int abi_enc_end(struct abi_enc *e);
  * Append the 4-byte selector (when selector is not NULL) and the encoding of
  * the top-level tuple to out.  Returns 0 or the encoder's first error;
  * -EINVAL if a nested tuple/array is still open; -E2BIG/-ENOMEM from out
- * (out unchanged on failure).  The encoder must be released afterwards.
+ * (out unchanged on failure).  The encoder must be released afterwards;
+ * a second finish returns -EALREADY.
  */
 int abi_enc_finish(struct abi_enc *e, const uint8_t *selector, struct buf *out);
 
@@ -218,7 +219,7 @@ size_t abi_dec_remaining(const struct abi_dec *d);
 /*
  * Describe revert data (the "data" of a failed eth_call/transaction) as text
  * in out (outsz bytes, NUL-terminated):
- *   Error(string)  0x08c379a0 -> the message, non-printable bytes as '?'
+ *   Error(string)  0x08c379a0 -> the message, bytes outside printable ASCII as '?'
  *   Panic(uint256) 0x4e487b71 -> "panic 0x11 (arithmetic overflow)"
  *   other selector           -> "custom error 0x<selector>"
  * Returns the text length, -ENODATA for empty data (a bare revert), -EBADMSG
