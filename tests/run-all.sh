@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up, build and run every dstackp2pfs test suite:
-#   1. cmocka unit tests (ctest), warnings as errors
-#   2. the contracts' forge tests
+#   1. the contracts' forge tests (this also compiles contracts/out/)
+#   2. cmocka unit tests (ctest), warnings as errors
 #   3. end-to-end scripts in tests/e2e/ (real anvil, FUSE, inotify, ...)
 #   4. every libFuzzer target, built with ASan+UBSan, run briefly on its corpus
 # Prints each runner's closing line and a final "N passed, N failed" line.
@@ -68,8 +68,10 @@ fuzz() {
 }
 
 suite build build || { echo "0 passed, 1 failed"; exit 1; }
-suite "unit (ctest)" unit
+# forge first: it compiles contracts/out/, which unit tests check the C
+# binding's selectors against and the end-to-end tests deploy.
 suite "contracts (forge test)" forge_tests
+suite "unit (ctest)" unit
 e2e
 suite "fuzz (libFuzzer, ASan+UBSan)" fuzz
 
