@@ -9,20 +9,18 @@
 #include "hex.h"
 #include "kms.h"
 
-void
+int
 identity_key_path(const char *prefix, const uint8_t instance_id[20],
 		  char ret_path[IDENTITY_PATH_MAX])
 {
 	size_t plen = strlen(prefix);
 	char hex[41];
 
-	/* Prefixes are the constants in identity.h; they fit by construction. */
-	if (plen + 40 >= IDENTITY_PATH_MAX || hex_encode(instance_id, 20, false, hex, sizeof(hex)) != 40) {
-		ret_path[0] = '\0';
-		return;
-	}
+	if (plen + 40 >= IDENTITY_PATH_MAX || hex_encode(instance_id, 20, false, hex, sizeof(hex)) != 40)
+		return -ENOSPC;
 	memcpy(ret_path, prefix, plen);
 	memcpy(ret_path + plen, hex, 41);
+	return 0;
 }
 
 int
@@ -62,7 +60,9 @@ identity_load_proof(struct agent *a, const struct agent_info *info,
 	struct agent_key key;
 	int r;
 
-	identity_key_path(IDENTITY_ETH_PATH_PREFIX, info->instance_id, path);
+	r = identity_key_path(IDENTITY_ETH_PATH_PREFIX, info->instance_id, path);
+	if (r < 0)
+		return r;
 	r = agent_get_key(a, path, IDENTITY_ETH_PURPOSE, &key);
 	if (r < 0)
 		return r;
@@ -109,7 +109,9 @@ identity_load_wg(struct agent *a, const struct agent_info *info, struct identity
 	struct agent_key key;
 	int r;
 
-	identity_key_path(IDENTITY_WG_PATH_PREFIX, info->instance_id, path);
+	r = identity_key_path(IDENTITY_WG_PATH_PREFIX, info->instance_id, path);
+	if (r < 0)
+		return r;
 	r = agent_get_key(a, path, IDENTITY_WG_PURPOSE, &key);
 	if (r < 0)
 		return r;

@@ -31,7 +31,7 @@
 #define IDENTITY_ETH_PURPOSE	IDENTITY_SCHEME "/peer"
 #define IDENTITY_WG_PATH_PREFIX	IDENTITY_SCHEME "/wireguard/"
 #define IDENTITY_WG_PURPOSE	IDENTITY_SCHEME "/wireguard"
-#define IDENTITY_PATH_MAX	64	/* longest path above + NUL */
+#define IDENTITY_PATH_MAX	96	/* room for any path above + NUL */
 #define IDENTITY_WG_B64_LEN	44	/* base64 of 32 bytes, without NUL */
 
 /* The registration proof (everything the contract checks) and the key. */
@@ -55,9 +55,10 @@ struct identity_wg {
 
 /*
  * Write path prefix + 40 lowercase hex digits of instance_id and a NUL to
- * ret_path (IDENTITY_PATH_MAX bytes).
+ * ret_path (IDENTITY_PATH_MAX bytes).  Returns 0, -ENOSPC (prefix too long;
+ * ret_path untouched).
  */
-void identity_key_path(const char *prefix, const uint8_t instance_id[20],
+int identity_key_path(const char *prefix, const uint8_t instance_id[20],
 		       char ret_path[IDENTITY_PATH_MAX]);
 
 /*
