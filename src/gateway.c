@@ -94,10 +94,13 @@ read_file_capped(const char *path, size_t cap, struct buf *out)
 			r = n < 0 ? -errno : 0;
 			break;
 		}
-		if (out->len + (size_t)n > cap || (r = buf_append(out, chunk, (size_t)n)) < 0) {
+		if (out->len + (size_t)n > cap) {
 			r = -E2BIG;
 			break;
 		}
+		r = buf_append(out, chunk, (size_t)n);
+		if (r < 0)
+			break;
 	}
 	close(fd);
 	return r;
@@ -210,24 +213,42 @@ gateway_from_sysconfig(const char *path, struct gateway_info *ret)
 	return r;
 }
 
+/* Sources 1-3 in order: the first that names a domain, or NULL. */
+static const char *
+gateway_named(const struct gateway_opts *opts, const struct agent_info *info,
+	      enum gateway_source *src)
+{
+	const char *env = getenv(GATEWAY_ENV_DOMAIN);
+
+	if (opts->domain && *opts->domain) {
+		*src = GATEWAY_FROM_OPTION;
+		return opts->domain;
+	}
+	if (env && *env) {
+		*src = GATEWAY_FROM_ENV;
+		return env;
+	}
+	if (info->default_gateway_domain[0]) {
+		*src = GATEWAY_FROM_APP_COMPOSE;
+		return info->default_gateway_domain;
+	}
+	return NULL;
+}
+
 static int
 gateway_pick(const struct gateway_opts *opts, const struct agent_info *info,
 	     char domain[AGENTMSG_DOMAIN_MAX + 1], uint16_t *port, enum gateway_source *src)
 {
-	static const char *const names[] = { "option", GATEWAY_ENV_DOMAIN,
-					     "app-compose default_gateway_domain" };
-	const char *env = getenv(GATEWAY_ENV_DOMAIN), *s;
+	static const char *const names[] = {
+		[GATEWAY_FROM_OPTION] = "option",
+		[GATEWAY_FROM_ENV] = GATEWAY_ENV_DOMAIN,
+		[GATEWAY_FROM_APP_COMPOSE] = "app-compose default_gateway_domain",
+	};
 	struct gateway_info gi;
+	const char *s;
 	int r;
 
-	if (opts->domain && *opts->domain)
-		*src = GATEWAY_FROM_OPTION, s = opts->domain;
-	else if (env && *env)
-		*src = GATEWAY_FROM_ENV, s = env;
-	else if (info->default_gateway_domain[0])
-		*src = GATEWAY_FROM_APP_COMPOSE, s = info->default_gateway_domain;
-	else
-		s = NULL;
+	s = gateway_named(opts, info, src);
 	if (s) {
 		if (gateway_parse_hostport(s, domain, port) < 0) {
 			gateway_set_error("bad gateway domain '%.*s' (from %s)", AGENTMSG_HOSTPORT_MAX,
