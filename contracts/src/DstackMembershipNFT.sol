@@ -14,12 +14,15 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 /// transferred, and an address holds at most one.  Token ids start at 1 and
 /// are never reused.
 abstract contract DstackMembershipNFT is ERC721, Ownable {
-    /// @dev One storage slot per member key, so that a heartbeat (kept here by
-    /// the peer layer) reads and writes a single slot.
+    /// @dev One storage slot per member key.  The peer layer keeps its
+    /// per-key fields here too, so that a heartbeat reads and writes one slot
+    /// and a registration rewrites a slot the mint already paid for.
     struct Member {
-        uint64 tokenId; // 0: not a member
-        uint64 lastHeartbeat; // block time of the last registration/heartbeat
-        bool registered; // has a peer record (set by the peer layer)
+        uint32 tokenId; // 0: not a member
+        uint40 lastHeartbeat; // peer layer: block time of the last registration/heartbeat
+        bool registered; // peer layer: has a peer record
+        uint8 networkType; // peer layer: its NetworkType
+        bytes20 instanceId; // peer layer: its dstack instance id
     }
 
     /// @dev Prefix of the message the KMS root signs for an app key (dstack
@@ -34,8 +37,8 @@ abstract contract DstackMembershipNFT is ERC721, Ownable {
     mapping(bytes20 => bool) public isAllowedApp;
     bool public openEnrollment;
     uint32 public maxMembers;
-    uint64 public memberCount;
-    uint64 internal _nextTokenId = 1;
+    uint32 public memberCount;
+    uint32 internal _nextTokenId = 1;
 
     mapping(address => Member) internal _members;
 
@@ -136,8 +139,8 @@ abstract contract DstackMembershipNFT is ERC721, Ownable {
     function _mintMember(address to) internal returns (uint256 tokenId) {
         if (_members[to].tokenId != 0) revert AlreadyMember(to);
         tokenId = _nextTokenId;
-        _nextTokenId = uint64(tokenId + 1);
-        _members[to] = Member({tokenId: uint64(tokenId), lastHeartbeat: 0, registered: false});
+        _nextTokenId = uint32(tokenId + 1);
+        _members[to] = Member({tokenId: uint32(tokenId), lastHeartbeat: 0, registered: false, networkType: 0, instanceId: 0});
         memberCount += 1;
         _mint(to, tokenId);
         _membershipChanged();

@@ -29,9 +29,9 @@ contract DstackP2PMembership is DstackMembershipNFT {
         string endpoint;
     }
 
+    /// @dev The rest of a peer's state is in its Member slot (instanceId,
+    /// networkType, lastHeartbeat, registered).
     struct Peer {
-        bytes20 instanceId;
-        NetworkType networkType;
         bytes32 wgPublicKey;
         string endpoint;
     }
@@ -130,7 +130,7 @@ contract DstackP2PMembership is DstackMembershipNFT {
     function updateHeartbeat() external {
         Member storage m = _members[msg.sender];
         if (!m.registered) revert NotRegistered(msg.sender);
-        m.lastHeartbeat = uint64(block.timestamp);
+        m.lastHeartbeat = uint40(block.timestamp);
         emit Heartbeat(m.tokenId, msg.sender, uint64(block.timestamp));
     }
 
@@ -220,7 +220,9 @@ contract DstackP2PMembership is DstackMembershipNFT {
     }
 
     function instanceToNetworkType(string calldata instanceId) external view returns (NetworkType) {
-        return _peers[tokenOfInstance[_parseInstance(instanceId)]].networkType;
+        uint256 tokenId = tokenOfInstance[_parseInstance(instanceId)];
+        if (tokenId == 0) return NetworkType.TLS_GATEWAY;
+        return NetworkType(_members[_ownerOf(tokenId)].networkType);
     }
 
     function lastHeartbeat(string calldata instanceId) external view returns (uint256) {
@@ -244,7 +246,7 @@ contract DstackP2PMembership is DstackMembershipNFT {
         Member storage m = _members[msg.sender];
         Peer storage p = _peers[tokenId];
         bool update = m.registered;
-        if (update && p.instanceId != instanceId) revert KeyBoundToOtherInstance(p.instanceId);
+        if (update && m.instanceId != instanceId) revert KeyBoundToOtherInstance(m.instanceId);
 
         _checkEndpoint(endpoint, networkType);
         bytes32 oldWg = p.wgPublicKey;
@@ -261,14 +263,15 @@ contract DstackP2PMembership is DstackMembershipNFT {
             p.wgPublicKey = wgPublicKey;
         }
 
-        if (!update) {
-            tokenOfInstance[instanceId] = tokenId;
-            p.instanceId = instanceId;
-        }
-        p.networkType = networkType;
+        if (!update) tokenOfInstance[instanceId] = tokenId;
         p.endpoint = endpoint;
-        m.lastHeartbeat = uint64(block.timestamp);
-        m.registered = true;
+        // one write of the member slot
+        Member memory mm = m;
+        mm.instanceId = instanceId;
+        mm.networkType = uint8(networkType);
+        mm.lastHeartbeat = uint40(block.timestamp);
+        mm.registered = true;
+        _members[msg.sender] = mm;
         if (update) emit PeerUpdated(tokenId, msg.sender, instanceId, networkType, wgPublicKey, endpoint);
         else emit PeerRegistered(tokenId, msg.sender, instanceId, networkType, wgPublicKey, endpoint);
         _membershipChanged();
@@ -276,12 +279,14 @@ contract DstackP2PMembership is DstackMembershipNFT {
 
     function _dropPeer(uint256 tokenId, Member storage m) internal returns (bytes20 instanceId) {
         Peer storage p = _peers[tokenId];
-        instanceId = p.instanceId;
+        instanceId = m.instanceId;
         delete tokenOfInstance[instanceId];
         if (p.wgPublicKey != bytes32(0)) delete tokenOfWgKey[p.wgPublicKey];
         delete _peers[tokenId];
         m.registered = false;
         m.lastHeartbeat = 0;
+        m.networkType = 0;
+        m.instanceId = 0;
     }
 
     function _beforeRevoke(uint256 tokenId, address holder) internal override {
@@ -303,8 +308,8 @@ contract DstackP2PMembership is DstackMembershipNFT {
         r.key = key;
         if (!m.registered) return r;
         Peer storage p = _peers[tokenId];
-        r.instanceId = p.instanceId;
-        r.networkType = p.networkType;
+        r.instanceId = m.instanceId;
+        r.networkType = NetworkType(m.networkType);
         r.lastHeartbeat = m.lastHeartbeat;
         r.live = uint256(m.lastHeartbeat) + heartbeatTTL >= block.timestamp;
         r.wgPublicKey = p.wgPublicKey;

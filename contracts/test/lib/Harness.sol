@@ -26,6 +26,7 @@ interface Vm {
     function expectRevert(bytes4 selector) external;
     function expectRevert(bytes calldata revertData) external;
     function expectEmit(bool t1, bool t2, bool t3, bool data) external;
+    function cool(address target) external;
     function warp(uint256 timestamp) external;
     function roll(uint256 blockNumber) external;
     function assume(bool condition) external pure;
