@@ -633,6 +633,7 @@ jsonrpc_result_receipt(const struct jsonrpc_reply *rep, struct jsonrpc_receipt *
 		return -EBADMSG;
 	memset(&rc, 0, sizeof(rc));
 	if ((r = field_fixed(o, "transactionHash", rc.tx_hash, 32)) < 0 ||
+	    (r = field_fixed(o, "from", rc.from, 20)) < 0 ||
 	    (r = field_quantity(o, "status", &status)) < 0 ||
 	    (r = field_quantity(o, "blockNumber", &rc.block_number)) < 0 ||
 	    (r = field_fixed(o, "blockHash", rc.block_hash, 32)) < 0 ||

@@ -183,6 +183,7 @@ int jsonrpc_result_logs(const struct jsonrpc_reply *rep, struct jsonrpc_logs *re
 /* eth_getTransactionReceipt (-ENOENT: not mined yet). */
 struct jsonrpc_receipt {
 	uint8_t tx_hash[32];
+	uint8_t from[20];		/* the sender */
 	bool status;			/* true = success (post-Byzantium "status") */
 	uint64_t block_number;
 	uint8_t block_hash[32];

@@ -412,12 +412,13 @@ test_receipt(void **state)
 	struct jsonrpc_receipt rc;
 
 	(void)state;
-	assert_int_equal(parse_result("{\"transactionHash\":" H32B ",\"status\":\"0x1\","
+	assert_int_equal(parse_result("{\"transactionHash\":" H32B ",\"from\":" ADDR ",\"status\":\"0x1\","
 				      "\"blockNumber\":\"0x5\",\"blockHash\":" H32A ",\"gasUsed\":\"0x5208\","
 				      "\"effectiveGasPrice\":\"0x3b9aca07\",\"contractAddress\":" ADDR ","
 				      "\"logs\":[" LOG("[]", "\"0x01\"") "]}", &rep), 0);
 	assert_int_equal(jsonrpc_result_receipt(rep, &rc), 0);
 	assert_true(rc.status);
+	assert_int_equal(rc.from[0], 0x5f);
 	assert_int_equal(rc.block_number, 5);
 	assert_int_equal(rc.gas_used, 21000);
 	assert_int_equal(rc.effective_gas_price, 1000000007);
@@ -428,7 +429,7 @@ test_receipt(void **state)
 	jsonrpc_receipt_release(&rc);
 	jsonrpc_reply_free(rep);
 
-	assert_int_equal(parse_result("{\"transactionHash\":" H32B ",\"status\":\"0x0\","
+	assert_int_equal(parse_result("{\"transactionHash\":" H32B ",\"from\":" ADDR ",\"status\":\"0x0\","
 				      "\"blockNumber\":\"0x5\",\"blockHash\":" H32A ",\"gasUsed\":\"0x5208\","
 				      "\"contractAddress\":null,\"logs\":[]}", &rep), 0);
 	assert_int_equal(jsonrpc_result_receipt(rep, &rc), 0);
@@ -438,12 +439,12 @@ test_receipt(void **state)
 	jsonrpc_reply_free(rep);
 
 	/* status 2, missing logs, pending (null) */
-	assert_int_equal(parse_result("{\"transactionHash\":" H32B ",\"status\":\"0x2\","
+	assert_int_equal(parse_result("{\"transactionHash\":" H32B ",\"from\":" ADDR ",\"status\":\"0x2\","
 				      "\"blockNumber\":\"0x5\",\"blockHash\":" H32A ",\"gasUsed\":\"0x5208\","
 				      "\"logs\":[]}", &rep), 0);
 	assert_int_equal(jsonrpc_result_receipt(rep, &rc), -EBADMSG);
 	jsonrpc_reply_free(rep);
-	assert_int_equal(parse_result("{\"transactionHash\":" H32B ",\"status\":\"0x1\","
+	assert_int_equal(parse_result("{\"transactionHash\":" H32B ",\"from\":" ADDR ",\"status\":\"0x1\","
 				      "\"blockNumber\":\"0x5\",\"blockHash\":" H32A ",\"gasUsed\":\"0x5208\"}", &rep), 0);
 	assert_int_equal(jsonrpc_result_receipt(rep, &rc), -EBADMSG);
 	jsonrpc_reply_free(rep);
