@@ -543,18 +543,17 @@ conn_serve_one(struct conn *c, struct reply *rp)
 	const char *err, *hend;
 	size_t hlen;
 
-	while (!(hend = memmem(c->in, c->len, "\r\n\r\n", 4))) {
-		if (c->len >= SIM_HEADER_MAX) {
-			rp->close = true;
-			reply_error(rp, 431, "request header too large");
-			(void)send_reply(c->fd, rp);
-			return false;
-		}
+	while (!(hend = memmem(c->in, c->len, "\r\n\r\n", 4)) && c->len < SIM_HEADER_MAX)
 		if (conn_fill(c, c->len + 1) < 0)
 			return false;
+	if (!hend || (size_t)(hend - c->in) + 4 > SIM_HEADER_MAX) {
+		rp->close = true;
+		reply_error(rp, 431, "request header too large");
+		(void)send_reply(c->fd, rp);
+		return false;
 	}
 	hlen = (size_t)(hend - c->in) + 4;
-	err = hlen > SIM_HEADER_MAX ? "request header too large" : parse_head(c->in, hlen, &rq);
+	err = parse_head(c->in, hlen, &rq);
 	if (!err && rq.content_length > SIM_BODY_MAX)
 		err = "request body too large";
 	if (err) {
