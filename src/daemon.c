@@ -1,0 +1,234 @@
+/*
+ * daemon: wiring of the view, the watcher and the registrar (daemon.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "daemon.h"
+#include "ethkey.h"
+#include "fs.h"
+#include "log.h"
+#include "registrar.h"
+#include "rpc.h"
+#include "snapshot.h"
+#include "watcher.h"
+
+struct daemon {
+	struct fs *fs;
+	struct watcher *w;
+	struct registrar *reg;
+	pthread_t sig_thread;
+	sigset_t sigs;
+};
+
+/* fs's reg_request: the registrar exists before fs_run() starts the caller. */
+static int
+daemon_reg_request(void *arg, enum fs_reg_op op)
+{
+	struct daemon *d = arg;
+
+	if (!d->reg)
+		return -EAGAIN;
+	return registrar_fs_request(d->reg, op);
+}
+
+static void
+sink_publish(void *arg, struct snapshot *snap)
+{
+	struct daemon *d = arg;
+	int r;
+
+	r = fs_publish(d->fs, snap);
+	if (r < 0)
+		log_warnx("daemon: cannot publish the peer set: %s", strerror(-r));
+}
+
+static void
+sink_status(void *arg, const struct snapshot_status *st)
+{
+	struct daemon *d = arg;
+	struct buf out;
+	int r;
+
+	buf_init(&out, SNAPSHOT_TEXT_MAX);
+	r = snapshot_render_status(st, &out);
+	if (r == 0)
+		r = fs_set_text(d->fs, FS_TEXT_STATUS, out.data, out.len);
+	if (r < 0)
+		log_warnx("daemon: cannot render 'status': %s", strerror(-r));
+	buf_release(&out);
+}
+
+static void
+hook_changed(void *arg)
+{
+	struct daemon *d = arg;
+
+	watcher_kick(d->w);
+}
+
+static void
+hook_balance(void *arg, bool low)
+{
+	struct daemon *d = arg;
+
+	watcher_set_low_balance(d->w, low);
+}
+
+static void *
+signal_main(void *arg)
+{
+	struct daemon *d = arg;
+	int sig = 0;
+
+	if (sigwait(&d->sigs, &sig) == 0 && sig != SIGUSR2) {
+		log_info("daemon: signal %d, unmounting", sig);
+		fs_stop(d->fs);
+	}
+	return NULL;
+}
+
+/*
+ * Detach from the terminal after the mount is up (as fuse_daemonize() does):
+ * the parent exits 0, the child runs in a new session with stdio on
+ * /dev/null.  No thread may exist yet.
+ */
+static int
+detach(void)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -errno;
+	if (chdir("/") < 0)
+		return -errno;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	(void)dup2(fd, STDIN_FILENO);
+	(void)dup2(fd, STDOUT_FILENO);
+	(void)dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+static int
+start_watcher(struct daemon *d, const struct options *o)
+{
+	const char *urls[OPTIONS_RPC_MAX];
+	struct watcher_config wc;
+	struct watcher_sink sink = { .publish = sink_publish, .status = sink_status, .arg = d };
+	int r;
+
+	r = watcher_config_from_options(o, urls, OPTIONS_RPC_MAX, &wc);
+	if (r == 0)
+		r = watcher_new(&wc, &d->w);
+	if (r == 0)
+		r = watcher_add_sink(d->w, &sink);
+	if (r == 0)
+		r = watcher_start(d->w);
+	if (r < 0)
+		log_warnx("daemon: cannot start the chain watcher: %s", strerror(-r));
+	return r;
+}
+
+static int
+start_registrar(struct daemon *d, const struct options *o)
+{
+	struct registrar_hooks h = { .changed = hook_changed, .balance = hook_balance, .arg = d };
+	int r;
+
+	r = registrar_new(o, d->fs, &h, &d->reg);
+	if (r == 0)
+		r = registrar_start(d->reg);
+	if (r < 0)
+		log_warnx("daemon: cannot start the registrar: %s", strerror(-r));
+	return r;
+}
+
+static void
+daemon_release(struct daemon *d)
+{
+	registrar_free(d->reg);
+	watcher_free(d->w);
+	fs_free(d->fs);
+	ethkey_global_free();
+}
+
+int
+daemon_run(const struct daemon_config *c)
+{
+	struct daemon d;
+	struct fs_config fc = {
+		.mountpoint = c->mountpoint,
+		.mode = c->opts.strict_open ? FS_MODE_STRICT : FS_MODE_FAST,
+		.allow_other = c->allow_other,
+		.debug = c->debug,
+		.reg_request = daemon_reg_request,
+	};
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	fc.reg_arg = &d;
+	log_init(c->foreground && !c->use_syslog, LOG_DAEMON);
+	log_setverbose(c->debug);
+	signal(SIGPIPE, SIG_IGN);
+	r = rpc_global_init();
+	if (r == 0)
+		r = ethkey_global_init();
+	if (r < 0) {
+		log_warnx("daemon: library setup failed: %s", strerror(-r));
+		return r;
+	}
+	r = fs_new(&fc, &d.fs);
+	if (r < 0) {
+		log_warnx("daemon: cannot mount '%s': %s", c->mountpoint, strerror(-r));
+		goto out_release;
+	}
+	if (!c->foreground && (r = detach()) < 0) {
+		log_warnx("daemon: cannot detach: %s", strerror(-r));
+		goto out_release;
+	}
+	/* every thread inherits the mask; only the signal thread takes them */
+	sigemptyset(&d.sigs);
+	sigaddset(&d.sigs, SIGINT);
+	sigaddset(&d.sigs, SIGTERM);
+	sigaddset(&d.sigs, SIGHUP);
+	sigaddset(&d.sigs, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &d.sigs, NULL);
+	r = -pthread_create(&d.sig_thread, NULL, signal_main, &d);
+	if (r < 0)
+		goto out_release;
+	r = start_watcher(&d, &c->opts);
+	if (r == 0)
+		r = start_registrar(&d, &c->opts);
+	if (r == 0) {
+		log_info("daemon: serving '%s'", c->mountpoint);
+		r = fs_run(d.fs);
+		if (r < 0)
+			log_warnx("daemon: the fuse loop failed: %s", strerror(-r));
+	}
+	pthread_kill(d.sig_thread, SIGUSR2);	/* done if it already ran */
+	pthread_join(d.sig_thread, NULL);
+	registrar_stop(d.reg);
+	watcher_stop(d.w);
+	log_info("daemon: stopped");
+out_release:
+	daemon_release(&d);
+	return r;
+}

@@ -1,0 +1,1193 @@
+/*
+ * registrar: register, leave, heartbeats and the balance check (see
+ * registrar.h for the contract with the rest of the daemon).
+ *
+ * The contract calls are encoded here with abi.h.  Transactions are EIP-1559,
+ * one at a time under op_lock: the nonce is the pending count of the key,
+ * fees are 2 * base fee + the node's priority fee, gas is the node's
+ * estimate plus a margin.  An estimate that reverts is decoded into the
+ * errno and reason the writer of /p2p/register sees; nothing is sent then.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "abi.h"
+#include "agent.h"
+#include "buf.h"
+#include "ethkey.h"
+#include "gateway.h"
+#include "hex.h"
+#include "identity.h"
+#include "kms.h"
+#include "log.h"
+#include "registrar.h"
+#include "rpc.h"
+#include "snapshot.h"
+#include "tx.h"
+
+#define REG_CALL_MAX		(64 * 1024)	/* eth_call return data we accept */
+#define REG_GAS_MARGIN_PCT	30		/* added to the node's gas estimate */
+#define REG_GAS_MAX		2000000		/* refuse estimates above this */
+#define REG_DEFAULT_PRIO	1000000000ULL	/* 1 gwei when the node has no opinion */
+#define REG_RECEIPT_POLL_MS	200
+#define REG_BALANCE_EVERY_MS	30000
+
+/* What the contract's custom errors mean for a writer of /p2p/register. */
+static const struct {
+	const char *sig;
+	int err;
+	const char *why;
+} reg_errors[] = {
+	{ "NotMember(address)", EACCES, "the key holds no membership token" },
+	{ "EnrollmentClosed()", EACCES, "no membership token and enrollment is closed" },
+	{ "MemberCapReached(uint32)", EACCES, "enrollment is full" },
+	{ "AppNotAllowed(bytes20)", EACCES, "the app id is not allowed by the contract" },
+	{ "AlreadyMember(address)", EADDRINUSE, "the key already holds a token" },
+	{ "BadKeyLength()", EPERM, "the proof's keys have the wrong length" },
+	{ "BadSignature()", EPERM, "a signature of the proof is invalid" },
+	{ "AppKeyMismatch(address,address)", EPERM, "the app signature is not by the KMS-issued app key" },
+	{ "UntrustedKms(address)", EPERM, "the KMS root is not trusted by the contract" },
+	{ "CallerNotDerivedKey(address,address)", EPERM, "the sender is not the derived key" },
+	{ "ZeroInstanceId()", EINVAL, "the instance id is zero" },
+	{ "BadEndpoint()", EINVAL, "the contract rejected the endpoint" },
+	{ "BadWgKey()", EINVAL, "the contract rejected the WireGuard key" },
+	{ "InstanceTaken(bytes20,uint256)", EADDRINUSE, "the instance id is registered by another token" },
+	{ "KeyBoundToOtherInstance(bytes20)", EADDRINUSE, "the key is registered for another instance" },
+	{ "WgKeyTaken(uint256)", EADDRINUSE, "the WireGuard key is registered by another token" },
+	{ "NotRegistered(address)", ENOENT, "this instance is not registered" },
+};
+
+struct registrar {
+	struct options o;
+	struct fs *fs;
+	struct registrar_hooks hooks;
+	pthread_t thread;
+	bool started;
+	struct rpc *rpc;		/* used under op_lock only */
+
+	pthread_mutex_t op_lock;	/* serializes chain operations */
+	/* below: guarded by op_lock (written only with it held) */
+	bool have_id;
+	struct identity_proof proof;	/* SECRET inside: derived_sk */
+	struct identity_wg wg;		/* SECRET inside: sk */
+	bool has_wg;
+	struct agent_info info;
+	char endpoint[ENDPOINT_MAX + 1];
+	bool chain_checked;		/* chain id verified */
+	uint64_t chain_id;
+	bool synced;			/* registration state read from the chain */
+	uint64_t ttl;			/* contract heartbeatTTL, 0 unknown */
+	uint64_t next_heartbeat_ms;	/* monotonic */
+	uint64_t next_balance_ms;
+	uint64_t next_identity_ms;
+
+	pthread_mutex_t lock;		/* guards the fields below and stop */
+	pthread_cond_t cond;
+	bool stop;
+	struct snapshot_reg reg;
+	char reason[REGISTRAR_REASON_MAX + 1];	/* reg.reason points here */
+	struct registrar_status st;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *
+state_name(enum snapshot_reg_state s)
+{
+	static const char *const names[] = {
+		[SNAPSHOT_REG_UNREGISTERED] = "unregistered",
+		[SNAPSHOT_REG_PENDING] = "pending",
+		[SNAPSHOT_REG_REGISTERED] = "registered",
+		[SNAPSHOT_REG_LEAVING] = "leaving",
+		[SNAPSHOT_REG_FAILED] = "failed",
+	};
+
+	return (unsigned int)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+/* Render self and register from the current state.  Caller holds op_lock. */
+static void
+render(struct registrar *reg)
+{
+	struct snapshot_self s;
+	struct snapshot_reg r;
+	struct buf out;
+	int e;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&reg->lock);
+	r = reg->reg;
+	r.reason = reg->reason;
+	pthread_mutex_unlock(&reg->lock);
+
+	buf_init(&out, SNAPSHOT_TEXT_MAX);
+	e = snapshot_render_register(&r, &out);
+	if (e == 0)
+		e = fs_set_text(reg->fs, FS_TEXT_REGISTER, out.data, out.len);
+	if (e < 0)
+		log_warnx("registrar: cannot render 'register': %s", strerror(-e));
+	buf_reset(&out);
+
+	if (reg->have_id) {
+		memcpy(s.instance_id, reg->proof.instance_id, 20);
+		memcpy(s.app_id, reg->proof.app_id, 20);
+		memcpy(s.address, reg->proof.derived_addr, 20);
+		memcpy(s.endpoint, reg->endpoint, sizeof(s.endpoint));
+	}
+	s.has_token = r.state == SNAPSHOT_REG_REGISTERED;
+	s.token_id = r.token_id;
+	s.mode = reg->o.mode == P2P_MODE_WIREGUARD ? PEER_NET_WIREGUARD : PEER_NET_TLS;
+	if (reg->has_wg) {
+		s.has_wg = true;
+		memcpy(s.wg_pubkey, reg->wg.pub, 32);
+	}
+	if (reg->o.mode == P2P_MODE_WIREGUARD && s.has_token && r.token_id > 0 &&
+	    r.token_id < (1ULL << (32 - reg->o.mesh_prefix)) - 1) {
+		s.has_mesh_ip = true;
+		s.mesh_ip.s_addr = htonl(ntohl(reg->o.mesh_net.s_addr) + (uint32_t)r.token_id);
+	}
+	memcpy(s.contract, reg->o.contract, 20);
+	s.chain_id = reg->chain_checked ? reg->chain_id : reg->o.chain_id;
+	s.registration = reg->have_id ? state_name(r.state) : "no identity (guest agent unavailable)";
+	e = snapshot_render_self(&s, &out);
+	if (e == 0)
+		e = fs_set_text(reg->fs, FS_TEXT_SELF, out.data, out.len);
+	if (e < 0)
+		log_warnx("registrar: cannot render 'self': %s", strerror(-e));
+	buf_release(&out);
+}
+
+static void
+set_state(struct registrar *reg, enum snapshot_reg_state state)
+{
+	pthread_mutex_lock(&reg->lock);
+	reg->reg.state = state;
+	if (state != SNAPSHOT_REG_FAILED) {
+		reg->reg.error = 0;
+		reg->reason[0] = '\0';
+	}
+	reg->st.registered = state == SNAPSHOT_REG_REGISTERED;
+	pthread_mutex_unlock(&reg->lock);
+}
+
+static void
+set_registered(struct registrar *reg, uint64_t token, const uint8_t tx[32], uint64_t block)
+{
+	pthread_mutex_lock(&reg->lock);
+	reg->reg.state = SNAPSHOT_REG_REGISTERED;
+	reg->reg.token_id = token;
+	if (tx)
+		memcpy(reg->reg.tx_hash, tx, 32);
+	else
+		memset(reg->reg.tx_hash, 0, 32);
+	reg->reg.block = block;
+	reg->reg.error = 0;
+	reg->reason[0] = '\0';
+	reg->st.registered = true;
+	reg->st.token_id = token;
+	pthread_mutex_unlock(&reg->lock);
+}
+
+/* Record a failure (positive errno e) with its reason; returns -e. */
+static int
+set_failed(struct registrar *reg, int e, const char *why)
+{
+	pthread_mutex_lock(&reg->lock);
+	reg->reg.state = SNAPSHOT_REG_FAILED;
+	reg->reg.error = e;
+	if (snprintf(reg->reason, sizeof(reg->reason), "%s", why) < 0)
+		reg->reason[0] = '\0';
+	pthread_mutex_unlock(&reg->lock);
+	return -e;
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+static int
+load_endpoint(struct registrar *reg, char *why, size_t whysz)
+{
+	struct gateway_opts g = {
+		.domain = reg->o.gateway_domain,
+		.sys_config_path = reg->o.sysconfig[0] ? reg->o.sysconfig : NULL,
+		.app_port = reg->o.app_port,
+		.tls_passthrough = reg->o.passthrough,
+	};
+	char url[GATEWAY_URL_MAX];
+	int r;
+
+	if (reg->o.endpoint[0]) {
+		memcpy(reg->endpoint, reg->o.endpoint, sizeof(reg->endpoint));
+		return 0;
+	}
+	if (reg->o.mode == P2P_MODE_WIREGUARD) {
+		snprintf(why, whysz, "mode=wireguard needs the option 'endpoint=HOST:PORT'");
+		return -EINVAL;
+	}
+	r = gateway_discover(&g, &reg->info, url, NULL);
+	if (r < 0) {
+		snprintf(why, whysz, "cannot discover the gateway URL: %s", gateway_last_error());
+		return r;
+	}
+	if (strlen(url) > ENDPOINT_MAX || !endpoint_tls_ok(url, strlen(url))) {
+		snprintf(why, whysz, "the discovered gateway URL '%.300s' is not a valid endpoint", url);
+		return -EINVAL;
+	}
+	memcpy(reg->endpoint, url, strlen(url) + 1);
+	return 0;
+}
+
+/*
+ * Ask the agent for the keys.  The KMS root's trust is the contract's
+ * decision (isKmsRoot), so the proof is built trusting the root the chain
+ * recovers to, and register checks that root with the contract.
+ */
+static int
+load_proof(struct registrar *reg, struct agent *a, char *why, size_t whysz)
+{
+	char path[IDENTITY_PATH_MAX];
+	struct agent_key key;
+	uint8_t app_pub[65], root[1][20];
+	int r;
+
+	identity_key_path(IDENTITY_ETH_PATH_PREFIX, reg->info.instance_id, path);
+	r = agent_get_key(a, path, IDENTITY_ETH_PURPOSE, &key);
+	if (r < 0) {
+		snprintf(why, whysz, "guest agent GetKey failed: %s", agent_last_error());
+		return r;
+	}
+	r = ethkey_pubkey(key.key, reg->proof.derived_pub);
+	if (r == 0)
+		r = kms_chain_recover(reg->info.app_id, reg->proof.derived_pub, IDENTITY_ETH_PURPOSE,
+		    key.chain[0], key.chain[1], app_pub, root[0]);
+	if (r == 0)
+		r = identity_proof_from_key(&reg->info, &key, (const uint8_t (*)[20])root, 1,
+		    &reg->proof);
+	agentmsg_key_wipe(&key);
+	if (r < 0)
+		snprintf(why, whysz, "the guest agent's key chain does not verify (%s)", strerror(-r));
+	return r;
+}
+
+/* Load everything the registration needs from the TEE.  op_lock held. */
+static int
+load_identity(struct registrar *reg, char *why, size_t whysz)
+{
+	struct agent *a = NULL;
+	int r;
+
+	r = agent_open(reg->o.agent, &a);
+	if (r < 0) {
+		snprintf(why, whysz, "no guest agent: %s", agent_last_error());
+		return -ENODEV;
+	}
+	r = agent_info(a, &reg->info);
+	if (r < 0) {
+		snprintf(why, whysz, "guest agent Info failed: %s", agent_last_error());
+		r = -ENODEV;
+		goto out_free;
+	}
+	r = load_proof(reg, a, why, whysz);
+	if (r < 0) {
+		r = -ENODEV;
+		goto out_free;
+	}
+	if (reg->o.mode == P2P_MODE_WIREGUARD) {
+		r = identity_load_wg(a, &reg->info, &reg->wg);
+		if (r < 0) {
+			snprintf(why, whysz, "cannot derive the WireGuard key: %s", agent_last_error());
+			identity_proof_release(&reg->proof);
+			r = -ENODEV;
+			goto out_free;
+		}
+		reg->has_wg = true;
+	}
+	r = load_endpoint(reg, why, whysz);
+	if (r < 0) {
+		identity_proof_release(&reg->proof);
+		identity_wg_release(&reg->wg);
+		reg->has_wg = false;
+		r = r == -EINVAL ? -EINVAL : -ENODEV;
+		goto out_free;
+	}
+	reg->have_id = true;
+	log_info("registrar: instance %02x%02x%02x%02x..., endpoint '%s'",
+	    reg->proof.instance_id[0], reg->proof.instance_id[1], reg->proof.instance_id[2],
+	    reg->proof.instance_id[3], reg->endpoint);
+out_free:
+	agent_free(a);
+	return r;
+}
+
+/* ---- contract calls ----------------------------------------------------- */
+
+/* A transport failure as the writer sees it. */
+static int
+rpc_errno(int r)
+{
+	switch (r) {
+	case -ECONNREFUSED:
+	case -ETIMEDOUT:
+	case -EHOSTUNREACH:
+	case -EPROTO:
+	case -EIO:
+	case -EMSGSIZE:
+	case -EBADMSG:
+		return -EHOSTUNREACH;
+	default:
+		return r;
+	}
+}
+
+static int
+call_view(struct registrar *reg, const uint8_t *data, size_t n, struct buf *out)
+{
+	struct rpc_call_msg m = { .to = reg->o.contract, .data = data, .data_len = n };
+
+	return rpc_eth_call(reg->rpc, &m, RPC_AT_LATEST, out, NULL);
+}
+
+/* Call a view taking at most one static argument (already ABI-encoded). */
+static int
+call_simple(struct registrar *reg, const char *sig, const uint8_t arg[32], struct buf *ret)
+{
+	uint8_t data[4 + 32];
+	size_t n = 4;
+
+	abi_selector(sig, data);
+	if (arg) {
+		memcpy(data + 4, arg, 32);
+		n += 32;
+	}
+	buf_init(ret, REG_CALL_MAX);
+	return call_view(reg, data, n, ret);
+}
+
+static void
+slot_address(const uint8_t addr[20], uint8_t slot[32])
+{
+	memset(slot, 0, 32);
+	memcpy(slot + 12, addr, 20);
+}
+
+static void
+slot_u64(uint64_t v, uint8_t slot[32])
+{
+	int i;
+
+	memset(slot, 0, 32);
+	for (i = 0; i < 8; i++)
+		slot[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+static int
+call_u64(struct registrar *reg, const char *sig, const uint8_t arg[32], uint64_t *ret)
+{
+	struct abi_dec d;
+	struct buf out;
+	uint64_t v;
+	int r;
+
+	r = call_simple(reg, sig, arg, &out);
+	if (r == 0) {
+		abi_dec_init(&d, out.data, out.len);
+		r = abi_dec_uint64(&d, &v);
+	}
+	buf_release(&out);
+	if (r == 0)
+		*ret = v;
+	return r;
+}
+
+static int
+call_bool(struct registrar *reg, const char *sig, const uint8_t arg[32], bool *ret)
+{
+	struct abi_dec d;
+	struct buf out;
+	bool v;
+	int r;
+
+	r = call_simple(reg, sig, arg, &out);
+	if (r == 0) {
+		abi_dec_init(&d, out.data, out.len);
+		r = abi_dec_bool(&d, &v);
+	}
+	buf_release(&out);
+	if (r == 0)
+		*ret = v;
+	return r;
+}
+
+/* The contract's record of a token, as far as register needs it. */
+struct reg_record {
+	uint8_t key[20];
+	uint8_t instance_id[20];
+	uint64_t net;
+	uint8_t wg[32];
+	char endpoint[ENDPOINT_MAX + 1];
+};
+
+static int
+call_get_peer(struct registrar *reg, uint64_t token, struct reg_record *ret)
+{
+	struct reg_record rec;
+	struct abi_dec d, t;
+	uint8_t slot[32];
+	struct buf out;
+	uint64_t u;
+	bool live;
+	int r;
+
+	slot_u64(token, slot);
+	r = call_simple(reg, "getPeer(uint256)", slot, &out);
+	if (r < 0)
+		goto out_release;
+	abi_dec_init(&d, out.data, out.len);
+	r = abi_dec_enter_tuple(&d, &t);
+	if (r == 0)
+		r = abi_dec_uint64(&t, &u);
+	if (r == 0)
+		r = abi_dec_address(&t, rec.key);
+	if (r == 0)
+		r = abi_dec_bytesN(&t, 20, rec.instance_id);
+	if (r == 0)
+		r = abi_dec_uint64(&t, &rec.net);
+	if (r == 0)
+		r = abi_dec_uint64(&t, &u);
+	if (r == 0)
+		r = abi_dec_bool(&t, &live);
+	if (r == 0)
+		r = abi_dec_bytes32(&t, rec.wg);
+	if (r == 0) {
+		r = abi_dec_string_copy(&t, rec.endpoint, sizeof(rec.endpoint));
+		r = r < 0 ? -EBADMSG : 0;
+	}
+	if (r == 0)
+		*ret = rec;
+out_release:
+	buf_release(&out);
+	return r;
+}
+
+/* Find the transaction that last registered token (for `register`). */
+static void
+find_registration_tx(struct registrar *reg, uint64_t token, uint8_t ret_tx[32], uint64_t *ret_block)
+{
+	uint8_t topics0[2][32], topic1[1][32];
+	struct rpc_filter f;
+	struct jsonrpc_logs logs = { 0 };
+
+	abi_topic("PeerRegistered(uint256,address,bytes20,uint8,bytes32,string)", topics0[0]);
+	abi_topic("PeerUpdated(uint256,address,bytes20,uint8,bytes32,string)", topics0[1]);
+	slot_u64(token, topic1[0]);
+	memset(&f, 0, sizeof(f));
+	f.addresses = (const uint8_t (*)[20])reg->o.contract;
+	f.n_addresses = 1;
+	f.topics[0] = (const uint8_t (*)[32])topics0;
+	f.n_topic[0] = 2;
+	f.topics[1] = (const uint8_t (*)[32])topic1;
+	f.n_topic[1] = 1;
+	f.n_topics = 2;
+	f.from = (struct rpc_block_id){ RPC_EARLIEST, 0 };
+	f.to = RPC_AT_LATEST;
+	if (rpc_get_logs(reg->rpc, &f, &logs) == 0 && logs.n > 0) {
+		memcpy(ret_tx, logs.v[logs.n - 1].tx_hash, 32);
+		*ret_block = logs.v[logs.n - 1].block_number;
+	}
+	jsonrpc_logs_release(&logs);
+}
+
+/* Check the chain id once per connection.  op_lock held. */
+static int
+check_chain(struct registrar *reg, char *why, size_t whysz)
+{
+	uint64_t id;
+	int r;
+
+	if (reg->chain_checked)
+		return 0;
+	r = rpc_chain_id(reg->rpc, &id);
+	if (r < 0) {
+		rpc_last_error(reg->rpc, why, whysz);
+		return rpc_errno(r);
+	}
+	if (reg->o.has_chain_id && id != reg->o.chain_id) {
+		snprintf(why, whysz, "the RPC serves chain %llu, expected chain_id=%llu",
+		    (unsigned long long)id, (unsigned long long)reg->o.chain_id);
+		return -EPROTO;
+	}
+	reg->chain_id = id;
+	reg->chain_checked = true;
+	if (call_u64(reg, "heartbeatTTL()", NULL, &reg->ttl) < 0)
+		reg->ttl = 0;
+	return 0;
+}
+
+/*
+ * Read this instance's registration from the chain.  Returns 1 registered
+ * (with the same data when *ret_same), 0 not registered, -errno.
+ */
+static int
+read_chain_state(struct registrar *reg, uint64_t *ret_token, bool *ret_same)
+{
+	struct reg_record rec;
+	uint8_t slot[32];
+	uint64_t token;
+	int r;
+
+	slot_address(reg->proof.derived_addr, slot);
+	r = call_u64(reg, "tokenOf(address)", slot, &token);
+	if (r < 0)
+		return rpc_errno(r);
+	if (token == 0)
+		return 0;
+	r = call_get_peer(reg, token, &rec);
+	if (r < 0)
+		return rpc_errno(r);
+	if (memcmp(rec.key, reg->proof.derived_addr, 20) != 0 ||
+	    memcmp(rec.instance_id, reg->proof.instance_id, 20) != 0)
+		return 0;	/* token held, no peer record */
+	*ret_token = token;
+	*ret_same = strcmp(rec.endpoint, reg->endpoint) == 0 &&
+	    rec.net == (reg->o.mode == P2P_MODE_WIREGUARD ? 1u : 0u) &&
+	    memcmp(rec.wg, reg->has_wg ? reg->wg.pub : (const uint8_t[32]){ 0 }, 32) == 0;
+	return 1;
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+/* Name a revert: errno and reason.  Returns the negative errno. */
+static int
+revert_errno(const struct jsonrpc_error *je, char *why, size_t whysz)
+{
+	uint8_t sel[4];
+	char text[160];
+	size_t i;
+
+	if (je->has_data && je->data_len >= 4) {
+		for (i = 0; i < sizeof(reg_errors) / sizeof(reg_errors[0]); i++) {
+			abi_selector(reg_errors[i].sig, sel);
+			if (memcmp(sel, je->data, 4) == 0) {
+				snprintf(why, whysz, "%s (%s)", reg_errors[i].why, reg_errors[i].sig);
+				return -reg_errors[i].err;
+			}
+		}
+		if (abi_decode_revert(je->data, je->data_len, text, sizeof(text)) >= 0) {
+			snprintf(why, whysz, "the contract reverted: %s", text);
+			return -EIO;
+		}
+	}
+	if (strstr(je->message, "insufficient funds") || strstr(je->message, "Insufficient funds")) {
+		snprintf(why, whysz, "no funds for gas: %.200s", je->message);
+		return -ENOSPC;
+	}
+	snprintf(why, whysz, "the node refused the transaction: %.200s", je->message);
+	return -EIO;
+}
+
+static int
+fees(struct registrar *reg, uint64_t *ret_max, uint64_t *ret_prio)
+{
+	struct jsonrpc_block b;
+	uint64_t prio;
+	int r;
+
+	r = rpc_get_block(reg->rpc, RPC_AT_LATEST, &b);
+	if (r < 0)
+		return r;
+	r = rpc_max_priority_fee(reg->rpc, &prio);
+	if (r == -EOPNOTSUPP || r == -EREMOTEIO)
+		prio = REG_DEFAULT_PRIO;
+	else if (r < 0)
+		return r;
+	if (!b.has_base_fee)
+		b.base_fee = 0;
+	if (b.base_fee > (UINT64_MAX - prio) / 2)
+		return -ERANGE;
+	*ret_max = 2 * b.base_fee + prio;
+	*ret_prio = prio;
+	return 0;
+}
+
+static bool
+balance_below(const uint8_t bal[32], uint64_t need)
+{
+	uint64_t low = 0;
+	int i;
+
+	for (i = 0; i < 24; i++)
+		if (bal[i])
+			return false;
+	for (i = 24; i < 32; i++)
+		low = (low << 8) | bal[i];
+	return low < need;
+}
+
+static int
+wait_receipt(struct registrar *reg, const uint8_t hash[32], struct jsonrpc_receipt *ret,
+	     char *why, size_t whysz)
+{
+	uint64_t deadline = now_ms() + REGISTRAR_RECEIPT_TIMEOUT_MS;
+	struct timespec ts = { 0, REG_RECEIPT_POLL_MS * 1000000L };
+	int r;
+
+	for (;;) {
+		r = rpc_get_receipt(reg->rpc, hash, ret);
+		if (r == 0)
+			return 0;
+		if (r != -ENOENT && r != -EHOSTUNREACH && r != -ECONNREFUSED &&
+		    r != -ETIMEDOUT && r != -EIO) {
+			snprintf(why, whysz, "cannot read the receipt: %s", strerror(-r));
+			return rpc_errno(r);
+		}
+		if (now_ms() >= deadline) {
+			snprintf(why, whysz, "no receipt within %d s", REGISTRAR_RECEIPT_TIMEOUT_MS / 1000);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * Send calldata to the contract from the derived key and wait for its
+ * receipt.  Returns 0 with *ret (release it), or -errno with a reason.
+ */
+static int
+send_tx(struct registrar *reg, const struct buf *data, struct jsonrpc_receipt *ret,
+	char *why, size_t whysz)
+{
+	struct rpc_call_msg m = { .from = reg->proof.derived_addr, .to = reg->o.contract,
+	    .data = data->data, .data_len = data->len };
+	struct jsonrpc_error je = { 0 };
+	uint8_t hash[32], bal[32];
+	struct tx t = { 0 };
+	struct buf raw;
+	uint64_t gas;
+	int r;
+
+	r = rpc_estimate_gas(reg->rpc, &m, &gas, &je);
+	if (r == -EREMOTEIO) {
+		r = revert_errno(&je, why, whysz);
+		jsonrpc_error_release(&je);
+		return r;
+	}
+	if (r < 0)
+		goto out_rpc;
+	if (gas > REG_GAS_MAX) {
+		snprintf(why, whysz, "gas estimate %llu is above %d", (unsigned long long)gas, REG_GAS_MAX);
+		return -EIO;
+	}
+	t.type = TX_EIP1559;
+	t.chain_id = reg->chain_id;
+	t.gas = gas + gas * REG_GAS_MARGIN_PCT / 100;
+	memcpy(t.to, reg->o.contract, 20);
+	t.data = data->data;
+	t.data_len = data->len;
+	r = fees(reg, &t.max_fee, &t.max_priority_fee);
+	if (r == 0)
+		r = rpc_get_balance(reg->rpc, reg->proof.derived_addr, RPC_AT_PENDING, bal);
+	if (r == 0)
+		r = rpc_get_transaction_count(reg->rpc, reg->proof.derived_addr, RPC_AT_PENDING, &t.nonce);
+	if (r < 0)
+		goto out_rpc;
+	if (t.max_fee && t.gas > UINT64_MAX / t.max_fee)
+		return -ERANGE;
+	if (balance_below(bal, t.gas * t.max_fee)) {
+		snprintf(why, whysz, "no funds for gas: the key needs %llu wei",
+		    (unsigned long long)(t.gas * t.max_fee));
+		return -ENOSPC;
+	}
+	buf_init(&raw, TX_MAX_RAW);
+	r = tx_sign(&t, reg->proof.derived_sk, &raw, hash);
+	if (r == 0)
+		r = rpc_send_raw_transaction(reg->rpc, raw.data, raw.len, hash, &je);
+	buf_release(&raw);
+	if (r == -EREMOTEIO) {
+		r = revert_errno(&je, why, whysz);
+		jsonrpc_error_release(&je);
+		return r;
+	}
+	if (r < 0)
+		goto out_rpc;
+	r = wait_receipt(reg, hash, ret, why, whysz);
+	if (r == 0 && !ret->status) {
+		snprintf(why, whysz, "the transaction reverted in block %llu",
+		    (unsigned long long)ret->block_number);
+		jsonrpc_receipt_release(ret);
+		return -EIO;
+	}
+	return r;
+out_rpc:
+	rpc_last_error(reg->rpc, why, whysz);
+	if (!why[0])
+		snprintf(why, whysz, "%s", strerror(-r));
+	return rpc_errno(r);
+}
+
+static int
+encode_register(struct registrar *reg, struct buf *out)
+{
+	static const uint8_t zero[32];
+	struct abi_enc e;
+	uint8_t sel[4];
+	int r;
+
+	abi_selector("registerPeer(bytes20,string,uint8,bytes32,bytes20,bytes,bytes,bytes,bytes)", sel);
+	abi_enc_init(&e, ABI_ENC_MAX);
+	abi_enc_bytesN(&e, reg->proof.instance_id, 20);
+	abi_enc_string(&e, reg->endpoint, strlen(reg->endpoint));
+	abi_enc_uint64(&e, reg->o.mode == P2P_MODE_WIREGUARD ? 1 : 0);
+	abi_enc_bytes32(&e, reg->has_wg ? reg->wg.pub : zero);
+	abi_enc_bytesN(&e, reg->proof.app_id, 20);
+	abi_enc_bytes(&e, reg->proof.derived_pub + 1, 64);
+	abi_enc_bytes(&e, reg->proof.app_pub + 1, 64);
+	abi_enc_bytes(&e, reg->proof.app_sig, 65);
+	abi_enc_bytes(&e, reg->proof.kms_sig, 65);
+	r = abi_enc_finish(&e, sel, out);
+	abi_enc_release(&e);
+	return r;
+}
+
+static int
+encode_noarg(const char *sig, struct buf *out)
+{
+	uint8_t sel[4];
+
+	abi_selector(sig, sel);
+	return buf_append(out, sel, 4);
+}
+
+/* The token id from the PeerRegistered/PeerUpdated log of a receipt. */
+static uint64_t
+receipt_token(const struct registrar *reg, const struct jsonrpc_receipt *rc)
+{
+	uint8_t t0[32], t1[32];
+	struct abi_dec d;
+	uint64_t token;
+	size_t i;
+
+	abi_topic("PeerRegistered(uint256,address,bytes20,uint8,bytes32,string)", t0);
+	abi_topic("PeerUpdated(uint256,address,bytes20,uint8,bytes32,string)", t1);
+	for (i = 0; i < rc->logs.n; i++) {
+		const struct jsonrpc_log *l = &rc->logs.v[i];
+
+		if (memcmp(l->address, reg->o.contract, 20) != 0 || l->n_topics < 2 ||
+		    (memcmp(l->topics[0], t0, 32) != 0 && memcmp(l->topics[0], t1, 32) != 0))
+			continue;
+		abi_dec_init(&d, l->topics[1], 32);
+		if (abi_dec_uint64(&d, &token) == 0)
+			return token;
+	}
+	return 0;
+}
+
+/* ---- operations (op_lock held) ------------------------------------------ */
+
+/* heartbeat= or a third of the contract's TTL (well inside it). */
+static uint64_t
+heartbeat_interval(const struct registrar *reg)
+{
+	if (reg->o.heartbeat_ms)
+		return reg->o.heartbeat_ms;
+	if (reg->ttl)
+		return reg->ttl * 1000 / 3 > 1000 ? reg->ttl * 1000 / 3 : 1000;
+	return REGISTRAR_DEFAULT_HEARTBEAT_MS;
+}
+
+/* Identity and chain ready, registration state read.  op_lock held. */
+static int
+prepare(struct registrar *reg, char *why, size_t whysz)
+{
+	uint64_t token = 0, block = 0;
+	uint8_t tx[32] = { 0 };
+	bool same = false;
+	int r;
+
+	if (!reg->have_id) {
+		r = load_identity(reg, why, whysz);
+		render(reg);
+		if (r < 0)
+			return r;
+	}
+	r = check_chain(reg, why, whysz);
+	if (r < 0)
+		return r;
+	if (reg->synced)
+		return 0;
+	r = read_chain_state(reg, &token, &same);
+	if (r < 0) {
+		rpc_last_error(reg->rpc, why, whysz);
+		return r;
+	}
+	if (r == 1) {
+		find_registration_tx(reg, token, tx, &block);
+		set_registered(reg, token, tx, block);
+		reg->next_heartbeat_ms = now_ms();	/* refresh liveness promptly */
+		log_info("registrar: registered on chain as token %llu%s", (unsigned long long)token,
+		    same ? "" : " (with other data; a register write updates it)");
+	} else {
+		set_state(reg, SNAPSHOT_REG_UNREGISTERED);
+	}
+	reg->synced = true;
+	render(reg);
+	return 0;
+}
+
+static int
+do_register(struct registrar *reg, char *why, size_t whysz)
+{
+	struct jsonrpc_receipt rc = { 0 };
+	uint64_t token = 0;
+	uint8_t slot[32];
+	bool same = false, trusted = false;
+	struct buf data;
+	int r;
+
+	reg->synced = false;	/* re-read: the write asks for the truth */
+	r = prepare(reg, why, whysz);
+	if (r < 0)
+		return r;
+	r = read_chain_state(reg, &token, &same);
+	if (r < 0)
+		return r;
+	if (r == 1 && same) {
+		log_info("registrar: already registered as token %llu, nothing sent",
+		    (unsigned long long)token);
+		return 0;
+	}
+	slot_address(reg->proof.kms_root, slot);
+	r = call_bool(reg, "isKmsRoot(address)", slot, &trusted);
+	if (r < 0)
+		return rpc_errno(r);
+	if (!trusted) {
+		char root[43];
+
+		ethkey_address_format(reg->proof.kms_root, root);
+		snprintf(why, whysz, "the contract does not trust KMS root %s", root);
+		return -EPERM;
+	}
+	set_state(reg, SNAPSHOT_REG_PENDING);
+	render(reg);
+	buf_init(&data, ABI_ENC_MAX);
+	r = encode_register(reg, &data);
+	if (r == 0) {
+		pthread_mutex_lock(&reg->lock);
+		reg->st.registrations_sent++;
+		pthread_mutex_unlock(&reg->lock);
+		r = send_tx(reg, &data, &rc, why, whysz);
+	}
+	buf_release(&data);
+	if (r < 0)
+		return r;
+	token = receipt_token(reg, &rc);
+	set_registered(reg, token, rc.tx_hash, rc.block_number);
+	log_info("registrar: registered as token %llu in block %llu", (unsigned long long)token,
+	    (unsigned long long)rc.block_number);
+	jsonrpc_receipt_release(&rc);
+	reg->next_heartbeat_ms = now_ms() + heartbeat_interval(reg);
+	return 0;
+}
+
+static int
+do_leave(struct registrar *reg, char *why, size_t whysz)
+{
+	struct jsonrpc_receipt rc = { 0 };
+	uint64_t token = 0;
+	bool same;
+	struct buf data;
+	int r;
+
+	reg->synced = false;
+	r = prepare(reg, why, whysz);
+	if (r < 0)
+		return r;
+	r = read_chain_state(reg, &token, &same);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		set_state(reg, SNAPSHOT_REG_UNREGISTERED);
+		return 0;
+	}
+	set_state(reg, SNAPSHOT_REG_LEAVING);
+	render(reg);
+	buf_init(&data, 64);
+	r = encode_noarg("deregisterPeer()", &data);
+	if (r == 0)
+		r = send_tx(reg, &data, &rc, why, whysz);
+	buf_release(&data);
+	if (r < 0)
+		return r;
+	log_info("registrar: left the cluster in block %llu", (unsigned long long)rc.block_number);
+	jsonrpc_receipt_release(&rc);
+	set_state(reg, SNAPSHOT_REG_UNREGISTERED);
+	return 0;
+}
+
+static void
+do_heartbeat(struct registrar *reg)
+{
+	struct jsonrpc_receipt rc = { 0 };
+	char why[REGISTRAR_REASON_MAX + 1] = "";
+	struct buf data;
+	int r;
+
+	buf_init(&data, 64);
+	r = encode_noarg("updateHeartbeat()", &data);
+	if (r == 0)
+		r = send_tx(reg, &data, &rc, why, sizeof(why));
+	buf_release(&data);
+	if (r == 0) {
+		log_debug("registrar: heartbeat in block %llu", (unsigned long long)rc.block_number);
+		jsonrpc_receipt_release(&rc);
+		pthread_mutex_lock(&reg->lock);
+		reg->st.heartbeats_sent++;
+		pthread_mutex_unlock(&reg->lock);
+		reg->next_heartbeat_ms = now_ms() + heartbeat_interval(reg);
+		return;
+	}
+	if (r == -ENOENT) {
+		/* deregistered or revoked behind our back */
+		log_warnx("registrar: heartbeat refused, no longer registered");
+		set_state(reg, SNAPSHOT_REG_UNREGISTERED);
+		render(reg);
+		return;
+	}
+	log_warnx("registrar: heartbeat failed: %s", why);
+	if (r == -EHOSTUNREACH)
+		reg->chain_checked = false;
+	reg->next_heartbeat_ms = now_ms() + REGISTRAR_RETRY_MS;
+}
+
+static void
+check_balance(struct registrar *reg)
+{
+	uint8_t bal[32];
+	bool low;
+	int r;
+
+	r = rpc_get_balance(reg->rpc, reg->proof.derived_addr, RPC_AT_LATEST, bal);
+	if (r < 0) {
+		reg->next_balance_ms = now_ms() + REGISTRAR_RETRY_MS;
+		return;
+	}
+	low = balance_below(bal, reg->o.low_balance_wei);
+	pthread_mutex_lock(&reg->lock);
+	if (low && !reg->st.low_balance)
+		log_warnx("registrar: low balance: the key has less than %llu wei for gas",
+		    (unsigned long long)reg->o.low_balance_wei);
+	reg->st.have_balance = true;
+	reg->st.low_balance = low;
+	memcpy(reg->st.balance_be, bal, 32);
+	pthread_mutex_unlock(&reg->lock);
+	reg->next_balance_ms = now_ms() + REG_BALANCE_EVERY_MS;
+	if (reg->hooks.balance)
+		reg->hooks.balance(reg->hooks.arg, low);
+}
+
+/* One round of background work.  Returns the ms until the next. */
+static uint64_t
+tick(struct registrar *reg)
+{
+	char why[REGISTRAR_REASON_MAX + 1] = "";
+	uint64_t now, next;
+	bool registered;
+	int r;
+
+	pthread_mutex_lock(&reg->op_lock);
+	now = now_ms();
+	if (!reg->have_id && now < reg->next_identity_ms) {
+		pthread_mutex_unlock(&reg->op_lock);
+		return reg->next_identity_ms - now;
+	}
+	r = prepare(reg, why, sizeof(why));
+	if (r < 0) {
+		if (!reg->have_id)
+			reg->next_identity_ms = now + REGISTRAR_RETRY_MS;
+		log_warnx("registrar: %s", why[0] ? why : strerror(-r));
+		pthread_mutex_unlock(&reg->op_lock);
+		return REGISTRAR_RETRY_MS;
+	}
+	if (now_ms() >= reg->next_balance_ms)
+		check_balance(reg);
+	pthread_mutex_lock(&reg->lock);
+	registered = reg->reg.state == SNAPSHOT_REG_REGISTERED;
+	pthread_mutex_unlock(&reg->lock);
+	if (registered && now_ms() >= reg->next_heartbeat_ms)
+		do_heartbeat(reg);
+	now = now_ms();
+	next = reg->next_balance_ms;
+	if (registered && reg->next_heartbeat_ms < next)
+		next = reg->next_heartbeat_ms;
+	pthread_mutex_unlock(&reg->op_lock);
+	return next > now ? next - now : 0;
+}
+
+static void *
+registrar_main(void *arg)
+{
+	struct registrar *reg = arg;
+	struct timespec ts;
+	uint64_t wait;
+
+	pthread_mutex_lock(&reg->lock);
+	while (!reg->stop) {
+		pthread_mutex_unlock(&reg->lock);
+		wait = tick(reg);
+		if (wait > REGISTRAR_RETRY_MS)
+			wait = REGISTRAR_RETRY_MS;	/* re-check registration state changes */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(wait / 1000);
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&reg->lock);
+		if (!reg->stop)
+			pthread_cond_timedwait(&reg->cond, &reg->lock, &ts);
+	}
+	pthread_mutex_unlock(&reg->lock);
+	return NULL;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+int
+registrar_new(const struct options *o, struct fs *fs, const struct registrar_hooks *hooks,
+	      struct registrar **ret)
+{
+	const char *urls[OPTIONS_RPC_MAX];
+	struct rpc_options ro = { 0 };
+	pthread_condattr_t ca;
+	struct registrar *reg;
+	size_t i;
+	int r;
+
+	if (!o || !fs || o->nrpc == 0 || o->nrpc > OPTIONS_RPC_MAX)
+		return -EINVAL;
+	reg = calloc(1, sizeof(*reg));
+	if (!reg)
+		return -ENOMEM;
+	reg->o = *o;
+	reg->fs = fs;
+	if (hooks)
+		reg->hooks = *hooks;
+	for (i = 0; i < o->nrpc; i++)
+		urls[i] = reg->o.rpc[i];
+	ro.timeout_ms = (long)o->rpc_timeout_ms;
+	r = rpc_new(urls, o->nrpc, &ro, &reg->rpc);
+	if (r < 0) {
+		free(reg);
+		return r;
+	}
+	pthread_mutex_init(&reg->op_lock, NULL);
+	pthread_mutex_init(&reg->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&reg->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	reg->reg.state = SNAPSHOT_REG_UNREGISTERED;
+	*ret = reg;
+	return 0;
+}
+
+int
+registrar_start(struct registrar *reg)
+{
+	int r;
+
+	pthread_mutex_lock(&reg->op_lock);
+	render(reg);
+	pthread_mutex_unlock(&reg->op_lock);
+	r = pthread_create(&reg->thread, NULL, registrar_main, reg);
+	if (r != 0)
+		return -r;
+	reg->started = true;
+	return 0;
+}
+
+int
+registrar_request(struct registrar *reg, enum registrar_op op)
+{
+	char why[REGISTRAR_REASON_MAX + 1] = "";
+	int r;
+
+	pthread_mutex_lock(&reg->op_lock);
+	log_info("registrar: %s requested", op == REGISTRAR_LEAVE ? "leave" : "register");
+	r = op == REGISTRAR_LEAVE ? do_leave(reg, why, sizeof(why)) :
+	    do_register(reg, why, sizeof(why));
+	if (r < 0) {
+		if (!why[0])
+			snprintf(why, sizeof(why), "%s", strerror(-r));
+		if (r == -EHOSTUNREACH)
+			reg->chain_checked = false;
+		set_failed(reg, -r, why);
+		/* the chain may still hold us: re-read in the background */
+		reg->synced = false;
+		log_warnx("registrar: %s failed: %s", op == REGISTRAR_LEAVE ? "leave" : "register", why);
+	}
+	render(reg);
+	if (r == 0)
+		reg->next_balance_ms = 0;	/* gas was spent */
+	pthread_mutex_unlock(&reg->op_lock);
+	if (reg->hooks.changed)
+		reg->hooks.changed(reg->hooks.arg);
+	pthread_mutex_lock(&reg->lock);
+	pthread_cond_signal(&reg->cond);	/* heartbeat schedule may have changed */
+	pthread_mutex_unlock(&reg->lock);
+	return r;
+}
+
+int
+registrar_fs_request(void *arg, enum fs_reg_op op)
+{
+	return registrar_request(arg, op == FS_REG_LEAVE ? REGISTRAR_LEAVE : REGISTRAR_REGISTER);
+}
+
+void
+registrar_get_status(struct registrar *reg, struct registrar_status *ret)
+{
+	pthread_mutex_lock(&reg->lock);
+	*ret = reg->st;
+	pthread_mutex_unlock(&reg->lock);
+}
+
+void
+registrar_stop(struct registrar *reg)
+{
+	if (!reg || !reg->started)
+		return;
+	pthread_mutex_lock(&reg->lock);
+	reg->stop = true;
+	pthread_cond_signal(&reg->cond);
+	pthread_mutex_unlock(&reg->lock);
+	pthread_join(reg->thread, NULL);
+	reg->started = false;
+}
+
+void
+registrar_free(struct registrar *reg)
+{
+	if (!reg)
+		return;
+	registrar_stop(reg);
+	identity_proof_release(&reg->proof);
+	identity_wg_release(&reg->wg);
+	rpc_free(reg->rpc);
+	pthread_cond_destroy(&reg->cond);
+	pthread_mutex_destroy(&reg->lock);
+	pthread_mutex_destroy(&reg->op_lock);
+	free(reg);
+}
