@@ -35,7 +35,8 @@ unit() {
 	(cd build && ctest --output-on-failure -j "$jobs")
 }
 forge_tests() {
-	(cd contracts && ./node_modules/.bin/forge test)
+	# contracts/bin/: the native binaries (the npm .bin wrappers exit 0 on failure)
+	(cd contracts && ./bin/forge test)
 }
 e2e() {
 	local rc=0 t
