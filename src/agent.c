@@ -293,7 +293,10 @@ agent_info(struct agent *a, struct agent_info *ret)
 	r = agent_call(a, "Info", "{}", &reply);
 	if (r == 0) {
 		r = agentmsg_parse_info((const char *)reply.data, reply.len, ret);
-		if (r < 0)
+		if (r == -ENODATA)
+			agent_set_error("guest agent reports no instance id (app-compose "
+					"no_instance_id is set); dstackp2pfs needs one");
+		else if (r < 0)
 			agent_set_error("malformed guest agent '/Info' reply: %s", strerror(-r));
 	}
 	buf_release(&reply);

@@ -137,12 +137,17 @@ info_parse_tcb(const cJSON *root, struct agent_info *info)
 {
 	cJSON *tcb = NULL, *compose = NULL;
 	const cJSON *v;
+	const char *s;
 	int r;
 
+	info->default_gateway_domain[0] = '\0';
+	/* Agents leave tcb_info empty when the app-compose hides it. */
+	s = json_str(root, "tcb_info");
+	if (s && s[0] == '\0')
+		return 0;
 	r = json_inner_object(root, "tcb_info", AGENTMSG_MAX_REPLY, &tcb);
 	if (r < 0)
 		return r;
-	info->default_gateway_domain[0] = '\0';
 	v = cJSON_GetObjectItemCaseSensitive(tcb, "app_compose");
 	if (!v || cJSON_IsNull(v))
 		goto out_free_tcb;
@@ -160,12 +165,31 @@ out_free_tcb:
 	return r;
 }
 
+/* vm_config: absent, "" or a string holding a JSON object. */
+static int
+info_check_vm_config(const cJSON *root)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "vm_config");
+	cJSON *vm;
+	int r;
+
+	if (!v || (cJSON_IsString(v) && v->valuestring[0] == '\0'))
+		return 0;
+	r = json_inner_object(root, "vm_config", AGENTMSG_MAX_REPLY, &vm);
+	if (r == 0)
+		cJSON_Delete(vm);
+	return r;
+}
+
 static int
 info_parse_fields(const cJSON *root, struct agent_info *info)
 {
-	cJSON *vm = NULL;
+	const char *inst = json_str(root, "instance_id");
 	int r;
 
+	/* An app-compose with no_instance_id makes the agent report "". */
+	if (inst && inst[0] == '\0')
+		return -ENODATA;
 	if ((r = json_hex(root, "app_id", info->app_id, sizeof(info->app_id))) < 0 ||
 	    (r = json_hex(root, "instance_id", info->instance_id, sizeof(info->instance_id))) < 0 ||
 	    (r = json_hex(root, "compose_hash", info->compose_hash, sizeof(info->compose_hash))) < 0 ||
@@ -173,14 +197,9 @@ info_parse_fields(const cJSON *root, struct agent_info *info)
 			      sizeof(info->os_image_hash), &info->has_os_image_hash)) < 0 ||
 	    (r = json_hex_opt(root, "device_id", info->device_id,
 			      sizeof(info->device_id), &info->has_device_id)) < 0 ||
-	    (r = json_copy(root, "app_name", false, info->app_name, sizeof(info->app_name))) < 0)
+	    (r = json_copy(root, "app_name", false, info->app_name, sizeof(info->app_name))) < 0 ||
+	    (r = info_check_vm_config(root)) < 0)
 		return r;
-	if (cJSON_GetObjectItemCaseSensitive(root, "vm_config")) {
-		r = json_inner_object(root, "vm_config", AGENTMSG_MAX_REPLY, &vm);
-		if (r < 0)
-			return r;
-		cJSON_Delete(vm);
-	}
 	return info_parse_tcb(root, info);
 }
 

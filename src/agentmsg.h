@@ -75,9 +75,11 @@ struct gateway_info {
 /*
  * Parse an /Info reply.  app_id, instance_id and compose_hash are required
  * (exactly 20, 20, 32 bytes of hex); os_image_hash and device_id may be
- * absent or empty, else exactly 32 bytes; tcb_info must be a JSON string
- * holding a JSON object whose optional app_compose is a string holding a
- * JSON object; vm_config, when present, a string holding a JSON object.
+ * absent or empty, else exactly 32 bytes; tcb_info must be "" (hidden) or a
+ * JSON string holding a JSON object whose optional app_compose is a string
+ * holding a JSON object; vm_config, when present and not "", a string
+ * holding a JSON object.  Returns -ENODATA when instance_id is "" (an app
+ * deployed with no_instance_id), besides the errors above.
  */
 int agentmsg_parse_info(const char *p, size_t n, struct agent_info *ret);
 

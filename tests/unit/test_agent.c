@@ -107,6 +107,13 @@ test_endpoint_resolution(void **state)
 	setenv(AGENT_ENV_ENDPOINT, "", 1);
 	simproc_stop(&sim);
 
+	/* an http endpoint: taken as given, then a transport error when dead */
+	assert_int_equal(agent_open("http://127.0.0.1:1/", &a), 0);
+	assert_string_equal(agent_endpoint(a), "http://127.0.0.1:1");
+	assert_int_equal(agent_info(a, &info), -ECONNREFUSED);
+	assert_non_null(strstr(agent_last_error(), "http://127.0.0.1:1"));
+	agent_free(a);
+
 	/* a simulator that went away */
 	assert_int_equal(agent_open(sim.sock, &a), -ENOENT);
 	assert_non_null(strstr(agent_last_error(), "no dstack guest agent at"));
@@ -297,6 +304,14 @@ test_error_replies(void **state)
 	    "\"tcb_info\":\"{not json\"}";
 	canned_set(&c, ok200, s, strlen(s));
 	assert_int_equal(agent_info(a, &info), -EBADMSG);
+
+	/* an app deployed without an instance id */
+	s = "{\"app_id\":\"" APP_ID "\",\"instance_id\":\"\","
+	    "\"compose_hash\":\"c143116fef3940e7f776bfc0919c256232ae5338a6e948c96b711e0b2383483a\","
+	    "\"tcb_info\":\"\"}";
+	canned_set(&c, ok200, s, strlen(s));
+	assert_int_equal(agent_info(a, &info), -ENODATA);
+	assert_non_null(strstr(agent_last_error(), "no instance id"));
 
 	/* /Version answered 404: an older agent */
 	s = "Not Found";

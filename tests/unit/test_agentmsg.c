@@ -58,6 +58,9 @@ test_info_ok(void **state)
 
 	assert_int_equal(info_parse("0x" APP_ID, INST_ID, TCB_GW, &info), 0);
 	assert_string_equal(info.default_gateway_domain, "gw.example.com:8443");
+	/* tcb_info hidden by the app-compose (public_tcbinfo false) */
+	assert_int_equal(info_parse(APP_ID, INST_ID, "", &info), 0);
+	assert_string_equal(info.default_gateway_domain, "");
 }
 
 static void
@@ -81,7 +84,7 @@ test_info_strict(void **state)
 	assert_int_equal(info_parse(APP_ID "00", INST_ID, TCB_PLAIN, &info), -EBADMSG);
 	assert_int_equal(info_parse("5bb4ff9a3837357f19dc176407a5709c62eb6c5", INST_ID, TCB_PLAIN, &info), -EBADMSG);
 	assert_int_equal(info_parse(APP_ID, "1691ed1b47506cad7d08834668691d88246f5b1g", TCB_PLAIN, &info), -EBADMSG);
-	assert_int_equal(info_parse(APP_ID, "", TCB_PLAIN, &info), -EBADMSG);
+	assert_int_equal(info_parse(APP_ID, "", TCB_PLAIN, &info), -ENODATA);
 	for (i = 0; i < sizeof(bad_tcb) / sizeof(bad_tcb[0]); i++)
 		assert_int_equal(info_parse(APP_ID, INST_ID, bad_tcb[i], &info), -EBADMSG);
 	/* nothing was written on failure */
