@@ -140,6 +140,13 @@ start_watcher(struct daemon *d, const struct options *o)
 		r = watcher_new(&wc, &d->w);
 	if (r == 0)
 		r = watcher_add_sink(d->w, &sink);
+	/*
+	 * One sync before the view serves: its publish is the silent baseline,
+	 * so a restarted daemon raises no change event for the set it finds.
+	 * A failure here is not fatal: the thread retries and status says stale.
+	 */
+	if (r == 0 && watcher_poll_once(d->w) < 0)
+		log_warnx("daemon: first chain sync failed, serving an empty view until it works");
 	if (r == 0)
 		r = watcher_start(d->w);
 	if (r < 0)

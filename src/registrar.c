@@ -242,7 +242,7 @@ load_endpoint(struct registrar *reg, char *why, size_t whysz)
 		return r;
 	}
 	if (strlen(url) > ENDPOINT_MAX || !endpoint_tls_ok(url, strlen(url))) {
-		snprintf(why, whysz, "the discovered gateway URL '%.300s' is not a valid endpoint", url);
+		snprintf(why, whysz, "the discovered gateway URL '%.120s' is not a valid endpoint", url);
 		return -EINVAL;
 	}
 	memcpy(reg->endpoint, url, strlen(url) + 1);

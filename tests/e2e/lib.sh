@@ -87,7 +87,7 @@ e2e_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-e2e_cast() { "$E2E_BIN/cast" "$@" --rpc-url "$E2E_RPC"; }
+e2e_cast() { local sub=$1; shift; "$E2E_BIN/cast" "$sub" --rpc-url "$E2E_RPC" "$@"; }
 
 # e2e_anvil [extra anvil args]: a dev chain with a block every second.
 e2e_anvil() {
