@@ -20,6 +20,9 @@
 #define DEFAULT_MESH_PREFIX	24
 #define ITEM_MAX		(OPTIONS_RPC_MAX * (OPTIONS_URL_MAX + 1) + 16)
 
+static int fail(char *err, size_t errsz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t errsz, const char *fmt, ...)
 {
