@@ -72,10 +72,16 @@ setup_curl(struct rpc *c, const struct rpc_options *opt)
 						       : RPC_DEFAULT_CONNECT_TIMEOUT_MS;
 	long to = opt && opt->timeout_ms > 0 ? opt->timeout_ms : RPC_DEFAULT_TIMEOUT_MS;
 	CURL *h = c->curl;
+	struct curl_slist *l;
 
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (!c->headers)
 		return -ENOMEM;
+	/* no "Expect: 100-continue" wait before large bodies (raw deployments) */
+	l = curl_slist_append(c->headers, "Expect:");
+	if (!l)
+		return -ENOMEM;
+	c->headers = l;
 	if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
