@@ -35,6 +35,9 @@ log_setverbose(int verbose)
 	pthread_mutex_unlock(&log_lock);
 }
 
+static void log_emit(int pri, const char *prefix, int errnum, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
 static void
 log_emit(int pri, const char *prefix, int errnum, const char *fmt, va_list ap)
 {
