@@ -269,15 +269,12 @@ log_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Append the logs of [from, to] to all (moved out of a reply). */
+/* The contract's followed events in [from, to], one eth_getLogs. */
 static int
-get_logs_range(struct watcher *w, uint64_t from, uint64_t to, struct jsonrpc_logs *all)
+get_logs_range(struct watcher *w, uint64_t from, uint64_t to, struct jsonrpc_logs *ret)
 {
 	const uint8_t (*topics)[32] = peerset_event_topics();
 	struct rpc_filter f = { 0 };
-	struct jsonrpc_logs got = { 0 };
-	struct jsonrpc_log *nv;
-	int r;
 
 	f.addresses = (const uint8_t (*)[20])w->cfg.contract;
 	f.n_addresses = 1;
@@ -286,54 +283,19 @@ get_logs_range(struct watcher *w, uint64_t from, uint64_t to, struct jsonrpc_log
 	f.n_topics = 1;
 	f.from = RPC_AT_NUMBER(from);
 	f.to = RPC_AT_NUMBER(to);
-	r = rpc_get_logs(w->rpc, &f, &got);
-	if (r < 0)
-		return r;
-	if (got.n > JSONRPC_MAX_LOGS - all->n) {
-		jsonrpc_logs_release(&got);
-		return -E2BIG;
-	}
-	nv = realloc(all->v, (all->n + got.n + 1) * sizeof(*nv));
-	if (!nv) {
-		jsonrpc_logs_release(&got);
-		return -ENOMEM;
-	}
-	all->v = nv;
-	if (got.n)
-		memcpy(&all->v[all->n], got.v, got.n * sizeof(*got.v));
-	all->n += got.n;
-	free(got.v);	/* the log data now belongs to all */
-	return 0;
+	return rpc_get_logs(w->rpc, &f, ret);
 }
 
-/* Logs of (synced, target], halving the range when a node refuses it. */
-static int
-get_logs(struct watcher *w, uint64_t from, uint64_t to, struct jsonrpc_logs *all)
-{
-	uint64_t span = w->cfg.log_range;
-	int r;
+/* Timestamps of the blocks registrations happened in: tb's own, or one
+ * fetched block remembered per range. */
+struct time_cache {
+	uint64_t number;
+	uint64_t ts;
+};
 
-	while (from <= to) {
-		uint64_t end = to - from < span ? to : from + span - 1;
-
-		r = get_logs_range(w, from, end, all);
-		if ((r == -EREMOTEIO || r == -EMSGSIZE || r == -E2BIG) && end > from) {
-			span = (end - from + 1) / 2;
-			continue;
-		}
-		if (r < 0) {
-			rpc_fail(w, "eth_getLogs", r);
-			return r;
-		}
-		from = end + 1;
-	}
-	return 0;
-}
-
-/* Timestamp of block number, from tb or a small per-range cache. */
 static int
 block_time(struct watcher *w, const struct jsonrpc_block *tb, uint64_t number,
-	   uint64_t *cache_num, uint64_t *cache_ts, uint64_t *ret)
+	   struct time_cache *tc, uint64_t *ret)
 {
 	struct jsonrpc_block b;
 	int r;
@@ -342,39 +304,36 @@ block_time(struct watcher *w, const struct jsonrpc_block *tb, uint64_t number,
 		*ret = tb->timestamp;
 		return 0;
 	}
-	if (*cache_num == number) {
-		*ret = *cache_ts;
+	if (tc->number == number) {
+		*ret = tc->ts;
 		return 0;
 	}
 	r = get_block(w, RPC_AT_NUMBER(number), &b);
 	if (r < 0)
 		return r;
-	*cache_num = number;
-	*cache_ts = b.timestamp;
+	tc->number = number;
+	tc->ts = b.timestamp;
 	*ret = b.timestamp;
 	return 0;
 }
 
-/* Apply the sorted logs to a working copy; it replaces w->set on success. */
+/* Apply one reply's logs, sorted by (block, logIndex), to work. */
 static int
-apply_logs(struct watcher *w, const struct jsonrpc_block *tb, struct jsonrpc_logs *logs)
+apply_logs(struct watcher *w, const struct jsonrpc_block *tb, struct peerset *work,
+	   struct jsonrpc_logs *logs, struct time_cache *tc)
 {
-	struct peerset work;
-	uint64_t cache_num = UINT64_MAX, cache_ts = 0, ts;
 	struct peerset_event ev;
+	uint64_t ts;
 	int r = 0;
 
-	if (logs->n == 0)
-		return 0;
-	peerset_init(&work, &w->cfg.set);
-	r = peerset_copy(&work, &w->set);
+	qsort(logs->v, logs->n, sizeof(*logs->v), log_cmp);
 	for (size_t i = 0; r >= 0 && i < logs->n; i++) {
 		const struct jsonrpc_log *l = &logs->v[i];
 
-		if (l->block_number == tb->number && memcmp(l->block_hash, tb->hash, 32) != 0) {
-			r = -ESTALE;	/* logs from another fork than the target */
-			break;
-		}
+		/* a log dropped by a reorg, or from another fork than the target */
+		if (l->removed || l->block_number > tb->number ||
+		    (l->block_number == tb->number && memcmp(l->block_hash, tb->hash, 32) != 0))
+			return -ESTALE;
 		r = peerset_decode_log(l, w->cfg.contract, &ev);
 		if (r == -ENOENT) {
 			r = 0;
@@ -383,31 +342,58 @@ apply_logs(struct watcher *w, const struct jsonrpc_block *tb, struct jsonrpc_log
 		if (r < 0) {
 			set_error(w, "malformed registry event in block %llu: %s",
 				  (unsigned long long)l->block_number, strerror(-r));
-			break;
+			return r;
 		}
 		ts = 0;
 		if (ev.kind == PEERSET_EV_REGISTERED || ev.kind == PEERSET_EV_UPDATED)
-			r = block_time(w, tb, l->block_number, &cache_num, &cache_ts, &ts);
+			r = block_time(w, tb, l->block_number, tc, &ts);
 		if (r >= 0)
-			r = peerset_apply(&work, &ev, ts);
+			r = peerset_apply(work, &ev, ts);
 	}
-	if (r >= 0) {
-		peerset_move(&w->set, &work);
-		pthread_mutex_lock(&w->lock);
-		w->stats.logs += logs->n;
-		pthread_mutex_unlock(&w->lock);
-	}
-	peerset_release(&work);
 	return r;
 }
 
-static bool
-any_removed(const struct jsonrpc_logs *logs)
+/*
+ * Apply the events of (synced, target] to work (a copy of the set made on
+ * the first non-empty reply: *copied), in ranges of at most log_range
+ * blocks; a range a node refuses or that passes a cap is halved.
+ */
+static int
+apply_range(struct watcher *w, const struct jsonrpc_block *tb, struct peerset *work,
+	    bool *copied, uint64_t *ret_nlogs)
 {
-	for (size_t i = 0; i < logs->n; i++)
-		if (logs->v[i].removed)
-			return true;
-	return false;
+	struct time_cache tc = { UINT64_MAX, 0 };
+	uint64_t from = w->state.synced_block + 1, to = tb->number, span = w->cfg.log_range;
+	uint64_t nlogs = 0;
+	int r;
+
+	while (from <= to) {
+		uint64_t end = to - from < span ? to : from + span - 1;
+		struct jsonrpc_logs logs = { 0 };
+
+		r = get_logs_range(w, from, end, &logs);
+		if ((r == -EREMOTEIO || r == -EMSGSIZE || r == -E2BIG) && end > from) {
+			span = (end - from + 1) / 2;
+			continue;
+		}
+		if (r < 0) {
+			rpc_fail(w, "eth_getLogs", r);
+			return r;
+		}
+		if (logs.n > 0 && !*copied) {
+			r = peerset_copy(work, &w->set);
+			*copied = r >= 0;
+		}
+		if (r >= 0)
+			r = apply_logs(w, tb, work, &logs, &tc);
+		nlogs += logs.n;
+		jsonrpc_logs_release(&logs);
+		if (r < 0)
+			return r;
+		from = end + 1;
+	}
+	*ret_nlogs = nlogs;
+	return 0;
 }
 
 static void
@@ -423,17 +409,21 @@ note_reorg(struct watcher *w, uint64_t number)
 
 /*
  * Advance from the synced block to target tb.  Returns 0, -ESTALE after a
- * reorg (want_resync set), or -errno.
+ * reorg (want_resync set), or -errno.  Far behind (WATCHER_RESYNC_GAP
+ * ranges), a re-sync at tb is cheaper than the logs.
  */
 static int
 advance(struct watcher *w, const struct jsonrpc_block *tb)
 {
-	struct jsonrpc_logs logs = { 0 };
+	struct peerset work;
 	struct jsonrpc_block sb;
-	uint64_t synced = w->state.synced_block;
+	uint64_t synced = w->state.synced_block, nlogs = 0;
 	const uint8_t *cur;
+	bool copied = false;
 	int r;
 
+	if (tb->number - synced > WATCHER_RESYNC_GAP * w->cfg.log_range)
+		return resync(w, tb);
 	if (tb->number == synced + 1) {
 		cur = tb->parent_hash;
 	} else {
@@ -446,26 +436,23 @@ advance(struct watcher *w, const struct jsonrpc_block *tb)
 		note_reorg(w, synced);
 		return -ESTALE;
 	}
-	r = get_logs(w, synced + 1, tb->number, &logs);
-	if (r >= 0 && any_removed(&logs))
-		r = -ESTALE;
-	if (r >= 0) {
-		qsort(logs.v, logs.n, sizeof(*logs.v), log_cmp);
-		r = apply_logs(w, tb, &logs);
-	}
-	jsonrpc_logs_release(&logs);
-	if (r == -ESTALE) {
+	peerset_init(&work, &w->cfg.set);
+	r = apply_range(w, tb, &work, &copied, &nlogs);
+	if (r == -ESTALE)
 		note_reorg(w, tb->number);
-		return r;
+	if (r >= 0) {
+		/* the whole range applied: only now does the set change */
+		if (copied)
+			peerset_move(&w->set, &work);
+		pthread_mutex_lock(&w->lock);
+		w->stats.logs += nlogs;
+		w->state.synced_block = tb->number;
+		memcpy(w->state.synced_hash, tb->hash, 32);
+		w->state.chain_time = tb->timestamp;
+		pthread_mutex_unlock(&w->lock);
 	}
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&w->lock);
-	w->state.synced_block = tb->number;
-	memcpy(w->state.synced_hash, tb->hash, 32);
-	w->state.chain_time = tb->timestamp;
-	pthread_mutex_unlock(&w->lock);
-	return 0;
+	peerset_release(&work);
+	return r;
 }
 
 /* ---- publishing --------------------------------------------------------- */

@@ -53,6 +53,7 @@
 #define WATCHER_SINKS_MAX	4
 #define WATCHER_LOG_RANGE	2000	/* blocks per eth_getLogs at most */
 #define WATCHER_PAGE		200	/* records per getPeers() call */
+#define WATCHER_RESYNC_GAP	50	/* ranges behind: re-sync instead of logs */
 #define WATCHER_BACKOFF_MAX_MS	60000	/* default cap of the retry interval */
 #define WATCHER_ERROR_MAX	SNAPSHOT_NOTE_MAX	/* bytes of last_error */
 
