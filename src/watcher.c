@@ -11,6 +11,7 @@
 
 #include "abi.h"
 #include "hex.h"
+#include "keccak.h"
 #include "log.h"
 #include "rpc.h"
 #include "watcher.h"
@@ -18,7 +19,10 @@
 struct watcher {
 	struct watcher_config cfg;
 	char urls[OPTIONS_RPC_MAX][OPTIONS_URL_MAX + 1];
-	struct rpc *rpc;
+	struct rpc *rpc;		/* the primary: failover over all urls */
+	struct rpc *prov[OPTIONS_RPC_MAX];	/* quorum > 1: one client per url */
+	enum { PROV_UNKNOWN = 0, PROV_GOOD, PROV_BAD } prov_state[OPTIONS_RPC_MAX];
+	uint64_t quorum_chain_id;	/* the chain providers must be on */
 	struct watcher_sink sinks[WATCHER_SINKS_MAX];
 	size_t nsinks;
 
@@ -85,12 +89,18 @@ set_error(struct watcher *w, const char *fmt, ...)
 
 /* The rpc error text after a failed call, for status. */
 static void
-rpc_fail(struct watcher *w, const char *what, int r)
+rpc_fail_on(struct watcher *w, struct rpc *c, const char *what, int r)
 {
 	char detail[RPC_ERROR_MAX];
 
-	rpc_last_error(w->rpc, detail, sizeof(detail));
+	rpc_last_error(c, detail, sizeof(detail));
 	set_error(w, "%s failed: %s%s%s", what, strerror(-r), detail[0] ? ": " : "", detail);
+}
+
+static void
+rpc_fail(struct watcher *w, const char *what, int r)
+{
+	rpc_fail_on(w, w->rpc, what, r);
 }
 
 /* ---- RPC calls the watcher makes ----------------------------------------- */
@@ -107,7 +117,7 @@ get_block(struct watcher *w, struct rpc_block_id at, struct jsonrpc_block *ret)
 
 /* eth_call of calldata cd at block number, return data into out. */
 static int
-call_at(struct watcher *w, const struct buf *cd, uint64_t number, struct buf *out)
+call_at(struct watcher *w, struct rpc *c, const struct buf *cd, uint64_t number, struct buf *out)
 {
 	struct jsonrpc_error err = { 0 };
 	struct rpc_call_msg m = {
@@ -116,11 +126,11 @@ call_at(struct watcher *w, const struct buf *cd, uint64_t number, struct buf *ou
 	int r;
 
 	buf_reset(out);
-	r = rpc_eth_call(w->rpc, &m, RPC_AT_NUMBER(number), out, &err);
+	r = rpc_eth_call(c, &m, RPC_AT_NUMBER(number), out, &err);
 	if (r == -EREMOTEIO)
 		set_error(w, "eth_call to the registry failed: %s", err.message);
 	else if (r < 0)
-		rpc_fail(w, "eth_call", r);
+		rpc_fail_on(w, c, "eth_call", r);
 	jsonrpc_error_release(&err);
 	return r;
 }
@@ -132,6 +142,15 @@ check_chain_id(struct watcher *w)
 	uint64_t id;
 	int r;
 
+	if (!w->cfg.has_chain_id && w->cfg.quorum > 1 && w->quorum_chain_id == 0) {
+		/* no expected chain: the first answer sets the providers' chain */
+		r = rpc_chain_id(w->rpc, &id);
+		if (r < 0) {
+			rpc_fail(w, "eth_chainId", r);
+			return r;
+		}
+		w->quorum_chain_id = id;
+	}
 	if (!w->cfg.has_chain_id || (w->checked_chain && w->checked_ep == ep))
 		return 0;
 	r = rpc_chain_id(w->rpc, &id);
@@ -155,7 +174,8 @@ check_chain_id(struct watcher *w)
 /* ---- full re-sync ------------------------------------------------------- */
 
 static int
-fetch_ttl(struct watcher *w, uint64_t number, struct buf *cd, struct buf *out, uint64_t *ret)
+fetch_ttl(struct watcher *w, struct rpc *c, uint64_t number, struct buf *cd, struct buf *out,
+	  uint64_t *ret)
 {
 	struct abi_enc e;
 	struct abi_dec d;
@@ -168,7 +188,7 @@ fetch_ttl(struct watcher *w, uint64_t number, struct buf *cd, struct buf *out, u
 	r = abi_enc_finish(&e, sel, cd);
 	abi_enc_release(&e);
 	if (r >= 0)
-		r = call_at(w, cd, number, out);
+		r = call_at(w, c, cd, number, out);
 	if (r < 0)
 		return r;
 	abi_dec_init(&d, out->data, out->len);
@@ -179,7 +199,7 @@ fetch_ttl(struct watcher *w, uint64_t number, struct buf *cd, struct buf *out, u
 }
 
 static int
-fetch_page(struct watcher *w, uint64_t number, uint64_t start, struct buf *cd,
+fetch_page(struct watcher *w, struct rpc *c, uint64_t number, uint64_t start, struct buf *cd,
 	   struct buf *out, struct peerset *into, uint64_t *ret_next)
 {
 	struct abi_enc e;
@@ -194,7 +214,7 @@ fetch_page(struct watcher *w, uint64_t number, uint64_t start, struct buf *cd,
 	r = abi_enc_finish(&e, sel, cd);
 	abi_enc_release(&e);
 	if (r >= 0)
-		r = call_at(w, cd, number, out);
+		r = call_at(w, c, cd, number, out);
 	if (r < 0)
 		return r;
 	r = peerset_add_page(into, out->data, out->len, ret_next);
@@ -206,29 +226,56 @@ fetch_page(struct watcher *w, uint64_t number, uint64_t start, struct buf *cd,
 	return r;
 }
 
+/* Read the registry at block number through client c into `into`, hashing
+ * every reply into k (for the quorum comparison). */
+static int
+read_registry(struct watcher *w, struct rpc *c, uint64_t number, struct peerset *into,
+	      struct keccak256 *k)
+{
+	struct buf cd, out;
+	uint64_t start = 1, next = 0, ttl = 0;
+	int r;
+
+	buf_init(&cd, 256);
+	buf_init(&out, RPC_MAX_RESPONSE);
+	r = fetch_ttl(w, c, number, &cd, &out, &ttl);
+	if (r >= 0)
+		keccak256_update(k, out.data, out.len);
+	into->ttl = ttl;
+	while (r >= 0) {
+		r = fetch_page(w, c, number, start, &cd, &out, into, &next);
+		if (r >= 0)
+			keccak256_update(k, out.data, out.len);
+		if (next == 0)
+			break;
+		start = next;
+	}
+	buf_release(&cd);
+	buf_release(&out);
+	return r;
+}
+
+static int quorum_confirm(struct watcher *w, const struct jsonrpc_block *tb, uint64_t from,
+			  const uint8_t digest[32]);
+
 /*
  * Read the whole registry at block tb (pinned), then check that tb is still
- * the canonical block at its height.  On success the new set replaces w->set.
+ * the canonical block at its height (and, with a quorum, that enough
+ * providers read the same).  On success the new set replaces w->set.
  */
 static int
 resync(struct watcher *w, const struct jsonrpc_block *tb)
 {
 	struct peerset fresh;
-	struct buf cd, out;
 	struct jsonrpc_block again;
-	uint64_t start = 1, next = 0, ttl = 0;
+	struct keccak256 k;
+	uint8_t digest[32];
 	int r;
 
 	peerset_init(&fresh, &w->cfg.set);
-	buf_init(&cd, 256);
-	buf_init(&out, RPC_MAX_RESPONSE);
-	r = fetch_ttl(w, tb->number, &cd, &out, &ttl);
-	fresh.ttl = ttl;
-	do {
-		if (r >= 0)
-			r = fetch_page(w, tb->number, start, &cd, &out, &fresh, &next);
-		start = next;
-	} while (r >= 0 && next != 0);
+	keccak256_init(&k);
+	r = read_registry(w, w->rpc, tb->number, &fresh, &k);
+	keccak256_final(&k, digest);
 	if (r >= 0)
 		r = get_block(w, RPC_AT_NUMBER(tb->number), &again);
 	if (r >= 0 && memcmp(again.hash, tb->hash, 32) != 0) {
@@ -236,6 +283,8 @@ resync(struct watcher *w, const struct jsonrpc_block *tb)
 			  (unsigned long long)tb->number);
 		r = -EAGAIN;
 	}
+	if (r >= 0)
+		r = quorum_confirm(w, tb, 0, digest);
 	if (r >= 0) {
 		peerset_move(&w->set, &fresh);
 		pthread_mutex_lock(&w->lock);
@@ -250,8 +299,6 @@ resync(struct watcher *w, const struct jsonrpc_block *tb)
 			 w->set.n, (unsigned long long)tb->number);
 	}
 	peerset_release(&fresh);
-	buf_release(&cd);
-	buf_release(&out);
 	return r;
 }
 
@@ -271,7 +318,8 @@ log_cmp(const void *a, const void *b)
 
 /* The contract's followed events in [from, to], one eth_getLogs. */
 static int
-get_logs_range(struct watcher *w, uint64_t from, uint64_t to, struct jsonrpc_logs *ret)
+get_logs_range(struct watcher *w, struct rpc *c, uint64_t from, uint64_t to,
+	       struct jsonrpc_logs *ret)
 {
 	const uint8_t (*topics)[32] = peerset_event_topics();
 	struct rpc_filter f = { 0 };
@@ -283,7 +331,7 @@ get_logs_range(struct watcher *w, uint64_t from, uint64_t to, struct jsonrpc_log
 	f.n_topics = 1;
 	f.from = RPC_AT_NUMBER(from);
 	f.to = RPC_AT_NUMBER(to);
-	return rpc_get_logs(w->rpc, &f, ret);
+	return rpc_get_logs(c, &f, ret);
 }
 
 /* Timestamps of the blocks registrations happened in: tb's own, or one
@@ -326,7 +374,6 @@ apply_logs(struct watcher *w, const struct jsonrpc_block *tb, struct peerset *wo
 	uint64_t ts;
 	int r = 0;
 
-	qsort(logs->v, logs->n, sizeof(*logs->v), log_cmp);
 	for (size_t i = 0; r >= 0 && i < logs->n; i++) {
 		const struct jsonrpc_log *l = &logs->v[i];
 
@@ -353,47 +400,87 @@ apply_logs(struct watcher *w, const struct jsonrpc_block *tb, struct peerset *wo
 	return r;
 }
 
+/* Hash what identifies a log, for comparing providers' log sets. */
+static void
+hash_logs(struct keccak256 *k, const struct jsonrpc_logs *logs)
+{
+	for (size_t i = 0; i < logs->n; i++) {
+		const struct jsonrpc_log *l = &logs->v[i];
+		uint64_t v[4] = { l->block_number, l->log_index, l->n_topics, l->data_len };
+
+		keccak256_update(k, v, sizeof(v));
+		keccak256_update(k, l->block_hash, 32);
+		keccak256_update(k, l->address, 20);
+		keccak256_update(k, l->topics, 32 * l->n_topics);
+		if (l->data_len)
+			keccak256_update(k, l->data, l->data_len);
+		keccak256_update(k, &l->removed, 1);
+	}
+}
+
 /*
- * Apply the events of (synced, target] to work (a copy of the set made on
- * the first non-empty reply: *copied), in ranges of at most log_range
- * blocks; a range a node refuses or that passes a cap is halved.
+ * Walk the logs of [from, to] through client c in ranges of at most
+ * log_range blocks (a range a node refuses or that passes a cap is halved),
+ * each reply sorted by (block, logIndex), hashed into k and handed to fn
+ * (may be NULL).  Returns 0, fn's error, or the rpc error.
  */
 static int
-apply_range(struct watcher *w, const struct jsonrpc_block *tb, struct peerset *work,
-	    bool *copied, uint64_t *ret_nlogs)
+walk_logs(struct watcher *w, struct rpc *c, uint64_t from, uint64_t to, struct keccak256 *k,
+	  int (*fn)(void *arg, struct jsonrpc_logs *logs), void *arg)
 {
-	struct time_cache tc = { UINT64_MAX, 0 };
-	uint64_t from = w->state.synced_block + 1, to = tb->number, span = w->cfg.log_range;
-	uint64_t nlogs = 0;
+	uint64_t span = w->cfg.log_range;
 	int r;
 
 	while (from <= to) {
 		uint64_t end = to - from < span ? to : from + span - 1;
 		struct jsonrpc_logs logs = { 0 };
 
-		r = get_logs_range(w, from, end, &logs);
+		r = get_logs_range(w, c, from, end, &logs);
 		if ((r == -EREMOTEIO || r == -EMSGSIZE || r == -E2BIG) && end > from) {
 			span = (end - from + 1) / 2;
 			continue;
 		}
 		if (r < 0) {
-			rpc_fail(w, "eth_getLogs", r);
+			rpc_fail_on(w, c, "eth_getLogs", r);
 			return r;
 		}
-		if (logs.n > 0 && !*copied) {
-			r = peerset_copy(work, &w->set);
-			*copied = r >= 0;
-		}
-		if (r >= 0)
-			r = apply_logs(w, tb, work, &logs, &tc);
-		nlogs += logs.n;
+		qsort(logs.v, logs.n, sizeof(*logs.v), log_cmp);
+		hash_logs(k, &logs);
+		r = fn ? fn(arg, &logs) : 0;
 		jsonrpc_logs_release(&logs);
 		if (r < 0)
 			return r;
 		from = end + 1;
 	}
-	*ret_nlogs = nlogs;
 	return 0;
+}
+
+/* State of one advance: the working copy and what was applied. */
+struct advance_ctx {
+	struct watcher *w;
+	const struct jsonrpc_block *tb;
+	struct peerset work;
+	bool copied;		/* work holds a copy of w->set */
+	uint64_t nlogs;
+	struct time_cache tc;
+};
+
+static int
+apply_chunk(void *arg, struct jsonrpc_logs *logs)
+{
+	struct advance_ctx *a = arg;
+	int r = 0;
+
+	if (logs->n == 0)
+		return 0;
+	if (!a->copied) {
+		r = peerset_copy(&a->work, &a->w->set);
+		a->copied = r >= 0;
+	}
+	if (r >= 0)
+		r = apply_logs(a->w, a->tb, &a->work, logs, &a->tc);
+	a->nlogs += logs->n;
+	return r;
 }
 
 static void
@@ -415,11 +502,12 @@ note_reorg(struct watcher *w, uint64_t number)
 static int
 advance(struct watcher *w, const struct jsonrpc_block *tb)
 {
-	struct peerset work;
+	struct advance_ctx a = { .w = w, .tb = tb, .tc = { UINT64_MAX, 0 } };
 	struct jsonrpc_block sb;
-	uint64_t synced = w->state.synced_block, nlogs = 0;
+	uint64_t synced = w->state.synced_block;
+	struct keccak256 k;
+	uint8_t digest[32];
 	const uint8_t *cur;
-	bool copied = false;
 	int r;
 
 	if (tb->number - synced > WATCHER_RESYNC_GAP * w->cfg.log_range)
@@ -436,23 +524,105 @@ advance(struct watcher *w, const struct jsonrpc_block *tb)
 		note_reorg(w, synced);
 		return -ESTALE;
 	}
-	peerset_init(&work, &w->cfg.set);
-	r = apply_range(w, tb, &work, &copied, &nlogs);
+	peerset_init(&a.work, &w->cfg.set);
+	keccak256_init(&k);
+	r = walk_logs(w, w->rpc, synced + 1, tb->number, &k, apply_chunk, &a);
+	keccak256_final(&k, digest);
 	if (r == -ESTALE)
 		note_reorg(w, tb->number);
+	if (r >= 0)
+		r = quorum_confirm(w, tb, synced + 1, digest);
 	if (r >= 0) {
 		/* the whole range applied: only now does the set change */
-		if (copied)
-			peerset_move(&w->set, &work);
+		if (a.copied)
+			peerset_move(&w->set, &a.work);
 		pthread_mutex_lock(&w->lock);
-		w->stats.logs += nlogs;
+		w->stats.logs += a.nlogs;
 		w->state.synced_block = tb->number;
 		memcpy(w->state.synced_hash, tb->hash, 32);
 		w->state.chain_time = tb->timestamp;
 		pthread_mutex_unlock(&w->lock);
 	}
-	peerset_release(&work);
+	peerset_release(&a.work);
 	return r;
+}
+
+/* ---- quorum (issue #9) -------------------------------------------------- */
+
+/* Provider i is usable: its chain id was checked (a wrong one marks it bad
+ * for good). */
+static bool
+provider_ok(struct watcher *w, size_t i)
+{
+	uint64_t id;
+	int r;
+
+	if (w->prov_state[i] == PROV_GOOD)
+		return true;
+	if (w->prov_state[i] == PROV_BAD)
+		return false;
+	r = rpc_chain_id(w->prov[i], &id);
+	if (r < 0)
+		return false;
+	if (id != w->quorum_chain_id) {
+		w->prov_state[i] = PROV_BAD;
+		log_warnx("chain watcher: rpc '%s' is on chain %llu, not %llu: not counted",
+			  w->urls[i], (unsigned long long)id,
+			  (unsigned long long)w->quorum_chain_id);
+		return false;
+	}
+	w->prov_state[i] = PROV_GOOD;
+	return true;
+}
+
+/* Does provider i see block tb and the same registry (from == 0) or log
+ * set of [from, tb]? */
+static bool
+provider_agrees(struct watcher *w, size_t i, const struct jsonrpc_block *tb, uint64_t from,
+		const uint8_t digest[32])
+{
+	struct jsonrpc_block b;
+	struct peerset scratch;
+	struct keccak256 k;
+	uint8_t d[32];
+	int r;
+
+	if (!provider_ok(w, i) || rpc_get_block(w->prov[i], RPC_AT_NUMBER(tb->number), &b) < 0 ||
+	    memcmp(b.hash, tb->hash, 32) != 0)
+		return false;
+	keccak256_init(&k);
+	if (from == 0) {
+		peerset_init(&scratch, &w->cfg.set);
+		r = read_registry(w, w->prov[i], tb->number, &scratch, &k);
+		peerset_release(&scratch);
+	} else {
+		r = walk_logs(w, w->prov[i], from, tb->number, &k, NULL, NULL);
+	}
+	keccak256_final(&k, d);
+	return r >= 0 && memcmp(d, digest, 32) == 0;
+}
+
+/*
+ * With quorum N > 1: at least N providers must report block tb with the
+ * same hash and the same registry reads (from == 0) or logs of [from, tb]
+ * (digest: what the primary read).  Returns 0 or -ENOLINK.
+ */
+static int
+quorum_confirm(struct watcher *w, const struct jsonrpc_block *tb, uint64_t from,
+	       const uint8_t digest[32])
+{
+	size_t agree = 0;
+
+	if (w->cfg.quorum <= 1)
+		return 0;
+	for (size_t i = 0; i < w->cfg.nrpc && agree < w->cfg.quorum; i++)
+		if (provider_agrees(w, i, tb, from, digest))
+			agree++;
+	if (agree >= w->cfg.quorum)
+		return 0;
+	set_error(w, "quorum not reached: %zu of %u rpc providers agree on block %llu",
+		  agree, w->cfg.quorum, (unsigned long long)tb->number);
+	return -ENOLINK;
 }
 
 /* ---- publishing --------------------------------------------------------- */
@@ -655,6 +825,16 @@ watcher_poll_once(struct watcher *w)
 	int r = poll_step(w, &idle);
 
 	rpc_get_stats(w->rpc, &rs);
+	for (size_t i = 0; i < w->cfg.nrpc; i++) {
+		struct rpc_stats ps;
+
+		if (!w->prov[i])
+			continue;
+		rpc_get_stats(w->prov[i], &ps);
+		rs.calls += ps.calls;
+		rs.bytes_sent += ps.bytes_sent;
+		rs.bytes_received += ps.bytes_received;
+	}
 	pthread_mutex_lock(&w->lock);
 	if (r >= 0) {
 		w->stats.polls++;
@@ -757,6 +937,17 @@ watcher_config_from_options(const struct options *o, const char **urls_scratch,
 	return 0;
 }
 
+static void
+free_clients(struct watcher *w)
+{
+	rpc_free(w->rpc);
+	w->rpc = NULL;
+	for (size_t i = 0; i < OPTIONS_RPC_MAX; i++) {
+		rpc_free(w->prov[i]);
+		w->prov[i] = NULL;
+	}
+}
+
 int
 watcher_new(const struct watcher_config *cfg, struct watcher **ret_w)
 {
@@ -766,7 +957,8 @@ watcher_new(const struct watcher_config *cfg, struct watcher **ret_w)
 	struct watcher *w;
 	int r;
 
-	if (cfg->nrpc == 0 || cfg->nrpc > OPTIONS_RPC_MAX || cfg->poll_ms == 0)
+	if (cfg->nrpc == 0 || cfg->nrpc > OPTIONS_RPC_MAX || cfg->poll_ms == 0 ||
+	    cfg->quorum > cfg->nrpc)
 		return -EINVAL;
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -787,10 +979,14 @@ watcher_new(const struct watcher_config *cfg, struct watcher **ret_w)
 	w->cfg.rpc_urls = NULL;
 	ro.timeout_ms = (long)cfg->rpc_timeout_ms;
 	r = rpc_new(urls, cfg->nrpc, &ro, &w->rpc);
+	for (size_t i = 0; r >= 0 && cfg->quorum > 1 && i < cfg->nrpc; i++)
+		r = rpc_new(&urls[i], 1, &ro, &w->prov[i]);
 	if (r < 0) {
+		free_clients(w);
 		free(w);
 		return r;
 	}
+	w->quorum_chain_id = cfg->has_chain_id ? cfg->chain_id : 0;
 	peerset_init(&w->set, &cfg->set);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -848,7 +1044,7 @@ watcher_free(struct watcher *w)
 	watcher_stop(w);
 	snapshot_unref(w->snap);
 	peerset_release(&w->set);
-	rpc_free(w->rpc);
+	free_clients(w);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

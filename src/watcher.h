@@ -30,9 +30,14 @@
  *     recover by themselves.  The chain id is checked whenever the RPC
  *     endpoint in use changes; a wrong one is an error (no sync from it).
  *
- * quorum > 1 (issue #9) is accepted but not enforced yet: the design is one
- * rpc client per provider, and a range is applied only when quorum providers
- * report the same target hash and the same log set.
+ * quorum N > 1 (issue #9): besides the primary client (failover over all
+ * URLs) the watcher keeps one client per URL.  Before a re-sync or a range
+ * of events is applied, providers are asked in order until N of them report
+ * the target block with the same hash and the same data (a Keccak digest of
+ * the getPeers/heartbeatTTL replies, or of the sorted log set); fewer than N
+ * is an error (nothing applied, status stale).  A provider on another chain
+ * id than the configured one (or, without one, the first answer's) is marked
+ * bad for the watcher's lifetime and logged.  Idle polls cost no extra.
  *
  * Threads and locks: one watcher thread does all chain I/O and calls the
  * sinks.  w->lock guards the current snapshot, the status fields and the
@@ -79,7 +84,7 @@ struct watcher_config {
 	uint64_t chain_id;		/* checked when has_chain_id */
 	uint64_t poll_ms;		/* >= 1 */
 	uint64_t confirmations;
-	uint32_t quorum;		/* see above; 0 and 1: no check */
+	uint32_t quorum;		/* see above; 0 and 1: no check; <= nrpc */
 	struct peerset_config set;	/* mode and mesh addressing */
 	uint64_t backoff_max_ms;	/* 0: WATCHER_BACKOFF_MAX_MS */
 	uint64_t log_range;		/* 0: WATCHER_LOG_RANGE */
@@ -122,7 +127,7 @@ int watcher_config_from_options(const struct options *o, const char **urls_scrat
 
 /*
  * Create a watcher (no thread yet, no I/O).  Returns 0 and *ret_w, -EINVAL
- * (bad config), -ENOMEM.
+ * (bad config, e.g. quorum > nrpc), -ENOMEM.
  */
 int watcher_new(const struct watcher_config *cfg, struct watcher **ret_w);
 

@@ -59,6 +59,7 @@ rec_status(void *arg, const struct snapshot_status *st)
 
 static struct regchain chain;
 static uint64_t opt_log_range;	/* for the next watcher made; 0: default */
+static uint32_t opt_quorum;	/* same, quorum */
 static struct regpeer peers[6];
 
 static struct watcher *
@@ -68,6 +69,7 @@ mkwatcher_poll(const char *const *urls, size_t n, uint64_t conf, uint64_t poll_m
 		.rpc_urls = urls, .nrpc = n, .poll_ms = poll_ms, .confirmations = conf,
 		.has_chain_id = true, .chain_id = ANVIL_CHAIN_ID, .rpc_timeout_ms = 1500,
 		.set = { .mode = PEER_NET_TLS }, .log_range = opt_log_range,
+		.quorum = opt_quorum,
 	};
 	struct watcher_sink sink = { rec_publish, rec_status, r };
 	struct watcher *w;
@@ -481,6 +483,65 @@ test_small_ranges(void **state)
 	rec_release(&r);
 }
 
+/* quorum=2: providers must agree; another chain (hashes) or another chain
+ * id does not count. */
+static void
+test_quorum(void **state)
+{
+	char *const other_id[] = { "--chain-id", "999", NULL };
+	struct anvil b, c;
+	struct watcher_stats st;
+	struct watcher_state ws;
+	struct rec r;
+	struct watcher *w;
+
+	(void)state;
+	anvil_start(&b, NULL);		/* same chain id, other blocks */
+	anvil_start(&c, other_id);
+	opt_quorum = 2;
+	{
+		const char *urls[] = { chain.a.url, c.url, chain.a.url };
+
+		w = mkwatcher(urls, 3, 0, &r);
+		assert_int_equal(watcher_poll_once(w), 0);
+		assert_string_equal(peers_text(&r),
+				    "https://peer1c.example\nhttps://peer3.example:8443/x\nhttps://peer4.example\n");
+		/* a change is applied after both copies of A agree */
+		assert_int_equal(regchain_peer_call(&chain, &peers[0], "deregisterPeer()"), 0);
+		assert_int_equal(watcher_poll_once(w), 0);
+		assert_string_equal(peers_text(&r),
+				    "https://peer3.example:8443/x\nhttps://peer4.example\n");
+		watcher_free(w);
+		rec_release(&r);
+	}
+	{
+		const char *urls[] = { chain.a.url, b.url };
+
+		w = mkwatcher(urls, 2, 0, &r);
+		assert_int_equal(watcher_poll_once(w), -ENOLINK);
+		watcher_get_state(w, &ws);
+		assert_true(ws.stale);
+		assert_false(ws.synced);
+		assert_non_null(strstr(ws.last_error, "quorum not reached: 1 of 2"));
+		assert_int_equal(r.publishes, 0);
+		watcher_free(w);
+		rec_release(&r);
+	}
+	{
+		const char *urls[] = { chain.a.url, c.url };
+
+		w = mkwatcher(urls, 2, 0, &r);
+		assert_int_equal(watcher_poll_once(w), -ENOLINK);
+		watcher_get_stats(w, &st);
+		assert_int_equal(st.resyncs, 0);
+		watcher_free(w);
+		rec_release(&r);
+	}
+	opt_quorum = 0;
+	anvil_stop(&b);
+	anvil_stop(&c);
+}
+
 int
 main(void)
 {
@@ -491,6 +552,7 @@ main(void)
 		cmocka_unit_test(test_outage_and_failover),
 		cmocka_unit_test(test_thread_kick),
 		cmocka_unit_test(test_small_ranges),
+		cmocka_unit_test(test_quorum),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
