@@ -444,7 +444,8 @@ walk_logs(struct watcher *w, struct rpc *c, uint64_t from, uint64_t to, struct k
 			rpc_fail_on(w, c, "eth_getLogs", r);
 			return r;
 		}
-		qsort(logs.v, logs.n, sizeof(*logs.v), log_cmp);
+		if (logs.n > 1)
+			qsort(logs.v, logs.n, sizeof(*logs.v), log_cmp);
 		hash_logs(k, &logs);
 		r = fn ? fn(arg, &logs) : 0;
 		jsonrpc_logs_release(&logs);
