@@ -18,7 +18,11 @@
  *     WATCHER_LOG_RANGE blocks (halved when a node refuses a range), and
  *     the events are applied in (block, logIndex) order to a working copy
  *     that replaces the set only when the whole range applied.  A changed
- *     hash or a log with removed=true is a reorg: full re-sync.
+ *     hash, a log with removed=true or a log of the target height with
+ *     another block hash is a reorg: full re-sync.  More than
+ *     WATCHER_RESYNC_GAP ranges behind, a re-sync replaces the log scan.
+ *     Registrations take the timestamp of their block as lastHeartbeat (one
+ *     eth_getBlockByNumber per block holding one, unless it is the target).
  *   - liveness is judged by chain time exactly as the contract's isLive():
  *     a peer that stops heartbeating drops out once the target block's
  *     timestamp passes lastHeartbeat + TTL, with no event.
@@ -28,7 +32,12 @@
  *   - RPC failure: the last good set stays published, status says stale=1
  *     and the error; polls back off exponentially up to backoff_max_ms and
  *     recover by themselves.  The chain id is checked whenever the RPC
- *     endpoint in use changes; a wrong one is an error (no sync from it).
+ *     endpoint in use changes; a wrong one is an error (no sync from it;
+ *     the client does not fail over on it, so such an endpoint stalls the
+ *     watcher until it is fixed or removed: a known limitation).
+ *   - peers whose record fails daemon-side validation (see peerset.h: wrong
+ *     network type for the mode, bad endpoint, no WireGuard key, token
+ *     beyond the mesh network) are never published; each is logged once.
  *
  * quorum N > 1 (issue #9): besides the primary client (failover over all
  * URLs) the watcher keeps one client per URL.  Before a re-sync or a range
