@@ -230,11 +230,19 @@ daemon_run(const struct daemon_config *c)
 		if (r < 0)
 			log_warnx("daemon: the fuse loop failed: %s", strerror(-r));
 	}
-	pthread_kill(d.sig_thread, SIGUSR2);	/* done if it already ran */
-	pthread_join(d.sig_thread, NULL);
 	registrar_stop(d.reg);
 	watcher_stop(d.w);
+	/*
+	 * After a signal, the signal thread may still sit in the request that
+	 * fs_stop() sent through the mount to wake the loop; unmounting (in
+	 * fs_free()) fails that request, so join only after it.  fs_stop()
+	 * touches nothing of fs once its request is on its way.
+	 */
+	pthread_kill(d.sig_thread, SIGUSR2);	/* wakes it if no signal came */
+	daemon_release(&d);
+	pthread_join(d.sig_thread, NULL);
 	log_info("daemon: stopped");
+	return r;
 out_release:
 	daemon_release(&d);
 	return r;

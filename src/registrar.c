@@ -838,7 +838,12 @@ prepare(struct registrar *reg, char *why, size_t whysz)
 		log_info("registrar: registered on chain as token %llu%s", (unsigned long long)token,
 		    same ? "" : " (with other data; a register write updates it)");
 	} else {
-		set_state(reg, SNAPSHOT_REG_UNREGISTERED);
+		/* a failure stays readable until the next request */
+		pthread_mutex_lock(&reg->lock);
+		if (reg->reg.state != SNAPSHOT_REG_FAILED)
+			reg->reg.state = SNAPSHOT_REG_UNREGISTERED;
+		reg->st.registered = false;
+		pthread_mutex_unlock(&reg->lock);
 	}
 	reg->synced = true;
 	render(reg);

@@ -94,8 +94,8 @@ e2e_anvil() {
 	local port tries
 	port=$(e2e_free_port)
 	E2E_ANVIL_PORT=$port
-	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$port" --block-time 1 --silent "$@" \
-		>"$E2E_DIR/anvil.log" 2>&1 &
+	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$port" --block-time 1 --silent \
+		--state "$E2E_DIR/anvil-state.json" "$@" >"$E2E_DIR/anvil.log" 2>&1 &
 	E2E_ANVIL_PID=$!
 	E2E_PIDS+=("$E2E_ANVIL_PID")
 	E2E_RPC=http://127.0.0.1:$port
@@ -106,15 +106,15 @@ e2e_anvil() {
 	fail "anvil did not start (see $E2E_DIR/anvil.log)"
 }
 
-# Restart anvil on the same port with its state (for RPC outage tests).
+# Stop anvil (it saves its state on exit) and start it again on the same
+# port with that state (for RPC outage tests).
 e2e_anvil_stop() {
-	"$E2E_BIN/cast" rpc anvil_dumpState --rpc-url "$E2E_RPC" | tr -d '"' >"$E2E_DIR/anvil.state"
 	kill "$E2E_ANVIL_PID"; wait "$E2E_ANVIL_PID" 2>/dev/null || true
 }
 e2e_anvil_start_again() {
 	local tries
 	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$E2E_ANVIL_PORT" --block-time 1 --silent \
-		--load-state "$E2E_DIR/anvil.state" >>"$E2E_DIR/anvil.log" 2>&1 &
+		--state "$E2E_DIR/anvil-state.json" >>"$E2E_DIR/anvil.log" 2>&1 &
 	E2E_ANVIL_PID=$!
 	E2E_PIDS+=("$E2E_ANVIL_PID")
 	for tries in $(seq 100); do
@@ -220,3 +220,38 @@ e2e_wait_peers() {
 
 # Expected endpoint of simulated instance N (gateway domain given to dstack-sim).
 e2e_endpoint() { echo "https://$(e2e_instance_id "$1")-80.p2p.dstack.test"; }
+
+# e2e_write FILE DATA: write DATA in one write(2); prints OK or the errno name.
+e2e_write() {
+	python3 - "$1" "$2" <<'PY'
+import errno, os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY)
+    try:
+        os.write(fd, sys.argv[2].encode())
+    finally:
+        os.close(fd)
+    print("OK")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+PY
+}
+
+# Events: e2e_watch NAME starts inotifywait on NAME's peers file; e2e_events
+# NAME prints how many CLOSE_WRITE events it has seen.
+e2e_watch() {
+	inotifywait -m -q -e close_write --format '%e' "$E2E_DIR/$1/p2p/peers" \
+		>"$E2E_DIR/$1/events" 2>/dev/null &
+	E2E_PIDS+=($!)
+}
+e2e_events() { grep -c CLOSE_WRITE "$E2E_DIR/$1/events" 2>/dev/null || true; }
+
+# Number of registerPeer transactions that changed the registry so far.
+e2e_registrations() {
+	local a b
+	a=$(e2e_cast logs --json --from-block 0 --address "$E2E_CONTRACT" \
+		'PeerRegistered(uint256 indexed,address indexed,bytes20 indexed,uint8,bytes32,string)' | jq length)
+	b=$(e2e_cast logs --json --from-block 0 --address "$E2E_CONTRACT" \
+		'PeerUpdated(uint256 indexed,address indexed,bytes20 indexed,uint8,bytes32,string)' | jq length)
+	echo $((a + b))
+}
