@@ -370,6 +370,9 @@ wg_endpoint_parse(const char *s, size_t n, struct wg_endpoint *ret)
 		return -EINVAL;
 	memcpy(host, hs, hl);
 	host[hl] = '\0';
+	/* a v6 scope ("%eth0") is dropped: the model holds no scope */
+	if (e.family == AF_INET6 && strchr(host, '%'))
+		*strchr(host, '%') = '\0';
 	memcpy(port, colon + 1, pl);
 	port[pl] = '\0';
 	if (num_parse_u64(port, false, 1, 65535, &v) < 0)
