@@ -19,9 +19,10 @@
 struct watcher {
 	struct watcher_config cfg;
 	char urls[OPTIONS_RPC_MAX][OPTIONS_URL_MAX + 1];
-	struct rpc *rpc;		/* the primary: failover over all urls */
-	struct rpc *prov[OPTIONS_RPC_MAX];	/* quorum > 1: one client per url */
+	struct rpc *prov[OPTIONS_RPC_MAX];	/* one client per url */
 	enum { PROV_UNKNOWN = 0, PROV_GOOD, PROV_BAD } prov_state[OPTIONS_RPC_MAX];
+	size_t cur;			/* the provider in use (failover by poll) */
+	struct rpc *rpc;		/* prov[cur] */
 	uint64_t quorum_chain_id;	/* the chain providers must be on */
 	struct watcher_sink sinks[WATCHER_SINKS_MAX];
 	size_t nsinks;
@@ -30,8 +31,6 @@ struct watcher {
 	struct peerset set;
 	bool have_head;
 	uint8_t head_hash[32];
-	bool checked_chain;		/* chain id checked for endpoint checked_ep */
-	size_t checked_ep;
 	unsigned fails;			/* consecutive failed polls */
 	struct snapshot_status last_status;	/* as last emitted */
 	char last_status_err[WATCHER_ERROR_MAX + 1];
@@ -135,10 +134,24 @@ call_at(struct watcher *w, struct rpc *c, const struct buf *cd, uint64_t number,
 	return r;
 }
 
+/* Record provider i's chain id: good, or bad for good (logged once). */
+static void
+mark_provider(struct watcher *w, size_t i, uint64_t id)
+{
+	if (id == w->quorum_chain_id) {
+		w->prov_state[i] = PROV_GOOD;
+		return;
+	}
+	w->prov_state[i] = PROV_BAD;
+	log_warnx("chain watcher: rpc '%s' is on chain %llu, not %llu: not used",
+		  w->urls[i], (unsigned long long)id, (unsigned long long)w->quorum_chain_id);
+}
+
+/* The provider in use is on the expected chain (checked once per provider;
+ * a wrong one is marked bad for good). */
 static int
 check_chain_id(struct watcher *w)
 {
-	size_t ep = rpc_current_endpoint(w->rpc);
 	uint64_t id;
 	int r;
 
@@ -151,24 +164,21 @@ check_chain_id(struct watcher *w)
 		}
 		w->quorum_chain_id = id;
 	}
-	if (!w->cfg.has_chain_id || (w->checked_chain && w->checked_ep == ep))
+	if (!w->cfg.has_chain_id && w->cfg.quorum <= 1)
 		return 0;
-	r = rpc_chain_id(w->rpc, &id);
-	if (r < 0) {
-		rpc_fail(w, "eth_chainId", r);
-		return r;
+	if (w->prov_state[w->cur] == PROV_UNKNOWN) {
+		r = rpc_chain_id(w->rpc, &id);
+		if (r < 0) {
+			rpc_fail(w, "eth_chainId", r);
+			return r;
+		}
+		mark_provider(w, w->cur, id);
 	}
-	ep = rpc_current_endpoint(w->rpc);
-	if (id != w->cfg.chain_id) {
-		set_error(w, "wrong chain id %llu from '%s' (want %llu)",
-			  (unsigned long long)id, w->urls[ep],
-			  (unsigned long long)w->cfg.chain_id);
-		w->checked_chain = false;
-		return -EPROTO;
-	}
-	w->checked_chain = true;
-	w->checked_ep = ep;
-	return 0;
+	if (w->prov_state[w->cur] == PROV_GOOD)
+		return 0;
+	set_error(w, "rpc '%s' is on another chain than %llu", w->urls[w->cur],
+		  (unsigned long long)w->quorum_chain_id);
+	return -EPROTO;
 }
 
 /* ---- full re-sync ------------------------------------------------------- */
@@ -556,24 +566,10 @@ static bool
 provider_ok(struct watcher *w, size_t i)
 {
 	uint64_t id;
-	int r;
 
-	if (w->prov_state[i] == PROV_GOOD)
-		return true;
-	if (w->prov_state[i] == PROV_BAD)
-		return false;
-	r = rpc_chain_id(w->prov[i], &id);
-	if (r < 0)
-		return false;
-	if (id != w->quorum_chain_id) {
-		w->prov_state[i] = PROV_BAD;
-		log_warnx("chain watcher: rpc '%s' is on chain %llu, not %llu: not counted",
-			  w->urls[i], (unsigned long long)id,
-			  (unsigned long long)w->quorum_chain_id);
-		return false;
-	}
-	w->prov_state[i] = PROV_GOOD;
-	return true;
+	if (w->prov_state[i] == PROV_UNKNOWN && rpc_chain_id(w->prov[i], &id) == 0)
+		mark_provider(w, i, id);
+	return w->prov_state[i] == PROV_GOOD;
 }
 
 /* Does provider i see block tb and the same registry (from == 0) or log
@@ -709,7 +705,7 @@ emit_status(struct watcher *w)
 	st.low_balance = w->low_balance;
 	memcpy(err, w->state.last_error, sizeof(err));
 	pthread_mutex_unlock(&w->lock);
-	url = w->urls[rpc_current_endpoint(w->rpc)];
+	url = w->urls[w->cur];
 	st.rpc_url = url;
 	st.last_error = err;
 	if (w->status_emitted && st.chain_head == w->last_status.chain_head &&
@@ -818,14 +814,52 @@ poll_step(struct watcher *w, bool *ret_idle)
 	return 0;
 }
 
+/* Next provider not known to be on another chain, after cur; cur if none. */
+static size_t
+next_provider(const struct watcher *w)
+{
+	for (size_t k = 1; k < w->cfg.nrpc; k++) {
+		size_t i = (w->cur + k) % w->cfg.nrpc;
+
+		if (w->prov_state[i] != PROV_BAD)
+			return i;
+	}
+	return w->cur;
+}
+
+/*
+ * One poll; when the provider in use fails (unreachable, an error reply, a
+ * wrong chain id), the poll is retried on the next provider, each at most
+ * once, and the one that answers stays in use.  Partial work of a failed
+ * attempt was never committed, so a retry starts clean.
+ */
+static int
+poll_failover(struct watcher *w, bool *idle)
+{
+	int r = poll_step(w, idle);
+
+	for (size_t tries = 1; r < 0 && tries < w->cfg.nrpc; tries++) {
+		size_t next = next_provider(w);
+
+		if (r == -ENOMEM || r == -ENOLINK || next == w->cur)
+			break;
+		log_info("chain watcher: rpc '%s' failed, trying '%s'", w->urls[w->cur],
+			 w->urls[next]);
+		w->cur = next;
+		w->rpc = w->prov[next];
+		r = poll_step(w, idle);
+	}
+	return r;
+}
+
 int
 watcher_poll_once(struct watcher *w)
 {
 	struct rpc_stats rs;
 	bool idle = false;
-	int r = poll_step(w, &idle);
+	int r = poll_failover(w, &idle);
 
-	rpc_get_stats(w->rpc, &rs);
+	memset(&rs, 0, sizeof(rs));
 	for (size_t i = 0; i < w->cfg.nrpc; i++) {
 		struct rpc_stats ps;
 
@@ -941,7 +975,6 @@ watcher_config_from_options(const struct options *o, const char **urls_scratch,
 static void
 free_clients(struct watcher *w)
 {
-	rpc_free(w->rpc);
 	w->rpc = NULL;
 	for (size_t i = 0; i < OPTIONS_RPC_MAX; i++) {
 		rpc_free(w->prov[i]);
@@ -979,8 +1012,8 @@ watcher_new(const struct watcher_config *cfg, struct watcher **ret_w)
 	}
 	w->cfg.rpc_urls = NULL;
 	ro.timeout_ms = (long)cfg->rpc_timeout_ms;
-	r = rpc_new(urls, cfg->nrpc, &ro, &w->rpc);
-	for (size_t i = 0; r >= 0 && cfg->quorum > 1 && i < cfg->nrpc; i++)
+	r = 0;
+	for (size_t i = 0; r >= 0 && i < cfg->nrpc; i++)
 		r = rpc_new(&urls[i], 1, &ro, &w->prov[i]);
 	if (r < 0) {
 		free_clients(w);
@@ -988,6 +1021,7 @@ watcher_new(const struct watcher_config *cfg, struct watcher **ret_w)
 		return r;
 	}
 	w->quorum_chain_id = cfg->has_chain_id ? cfg->chain_id : 0;
+	w->rpc = w->prov[0];
 	peerset_init(&w->set, &cfg->set);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);

@@ -31,16 +31,16 @@
  *     same set), and never from a half-applied range.
  *   - RPC failure: the last good set stays published, status says stale=1
  *     and the error; polls back off exponentially up to backoff_max_ms and
- *     recover by themselves.  The chain id is checked whenever the RPC
- *     endpoint in use changes; a wrong one is an error (no sync from it;
- *     the client does not fail over on it, so such an endpoint stalls the
- *     watcher until it is fixed or removed: a known limitation).
+ *     recover by themselves.  With several RPC URLs, a poll that fails on
+ *     the provider in use is retried on the next one (each once per poll),
+ *     and the one that answers stays in use.  Each provider's chain id is
+ *     checked before it is used (when chain_id is given); one on another
+ *     chain is marked bad for the watcher's lifetime and skipped.
  *   - peers whose record fails daemon-side validation (see peerset.h: wrong
  *     network type for the mode, bad endpoint, no WireGuard key, token
  *     beyond the mesh network) are never published; each is logged once.
  *
- * quorum N > 1 (issue #9): besides the primary client (failover over all
- * URLs) the watcher keeps one client per URL.  Before a re-sync or a range
+ * quorum N > 1 (issue #9): before a re-sync or a range
  * of events is applied, providers are asked in order until N of them report
  * the target block with the same hash and the same data (a Keccak digest of
  * the getPeers/heartbeatTTL replies, or of the sorted log set); fewer than N

@@ -348,6 +348,44 @@ native_pid(pid_t pid)
 	return child > 0 ? (pid_t)child : pid;
 }
 
+/* SIGSTOP takes effect thread by thread: wait until every thread of pid is
+ * stopped ('T' in /proc/PID/task/TID/stat), at most 5 s. */
+static void
+wait_stopped(pid_t pid)
+{
+	char path[300], buf[512];
+	struct dirent *de;
+
+	for (int tries = 0; tries < 500; tries++) {
+		bool all = true;
+		DIR *d;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+		d = opendir(path);
+		while (d && (de = readdir(d))) {
+			FILE *f;
+			char *p;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, de->d_name);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			fclose(f);
+			if (!p || p[1] != ' ' || (p[2] != 'T' && p[2] != 't'))
+				all = false;
+		}
+		if (d)
+			closedir(d);
+		if (all)
+			return;
+		usleep(10000);
+	}
+	fail_msg("anvil %d did not stop", (int)pid);
+}
+
 static void
 test_outage_and_failover(void **state)
 {
@@ -372,6 +410,7 @@ test_outage_and_failover(void **state)
 	 * stopped. */
 	pid_t real = native_pid(chain.a.pid);
 	assert_int_equal(kill(real, SIGSTOP), 0);
+	wait_stopped(real);
 	int rc = watcher_poll_once(w);
 	watcher_get_state(w, &ws);
 	kill(real, SIGCONT);
@@ -538,6 +577,18 @@ test_quorum(void **state)
 		rec_release(&r);
 	}
 	opt_quorum = 0;
+	{
+		/* no quorum: a provider on another chain is skipped, not followed */
+		const char *urls[] = { c.url, chain.a.url };
+
+		w = mkwatcher(urls, 2, 0, &r);
+		assert_int_equal(watcher_poll_once(w), 0);
+		assert_string_equal(r.url, chain.a.url);
+		assert_string_equal(peers_text(&r),
+				    "https://peer3.example:8443/x\nhttps://peer4.example\n");
+		watcher_free(w);
+		rec_release(&r);
+	}
 	anvil_stop(&b);
 	anvil_stop(&c);
 }
