@@ -46,7 +46,6 @@ struct fs_file {
 	bool evented;		/* part of the inotify contract */
 	/* The fields below are guarded by fs.lock. */
 	struct blob *cur;	/* the latest content */
-	struct blob *kern;	/* what the kernel was last told (size, mtime) */
 	unsigned int events;	/* write-through events still to deliver */
 	bool inval;		/* kernel cache still to invalidate */
 	uint64_t nlookup;	/* kernel references to this inode */
@@ -67,7 +66,7 @@ struct fs {
 	pthread_t notifier, reg_worker;
 	bool threads_started;
 	pid_t notifier_tid;		/* atomic; 0 until it runs */
-	/* lock guards files[].cur/kern/events/inval/nlookup and all below. */
+	/* lock guards files[].cur/events/inval/nlookup and all below. */
 	pthread_mutex_t lock;
 	pthread_cond_t notify_cond;	/* notifier: work or stop */
 	pthread_cond_t idle_cond;	/* fs_flush(): notifier idle */
@@ -75,7 +74,6 @@ struct fs {
 	bool running;			/* fs_run() started: raise events */
 	bool stopping;
 	bool notifier_busy;
-	bool reg_busy;			/* a register write is outstanding */
 	struct reg_job *reg_head, **reg_tail;
 	size_t reg_len;
 	struct timespec last_mtime;
@@ -244,21 +242,13 @@ fs_fill_attr(const struct fs *fs, fuse_ino_t ino, const struct blob *b,
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
-/*
- * Describe ino to the kernel: fill st from the current content and remember
- * that content as what the kernel's cached size and mtime belong to, so
- * page reads until the next attribute refresh come from the same bytes.
- */
+/* Describe ino to the kernel from its current content. */
 static void
 fs_describe(struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	struct fs_file *f = &fs->files[ino];
 
 	pthread_mutex_lock(&fs->lock);
-	if (ino != INO_ROOT && f->kern != f->cur) {
-		blob_unref(f->kern);
-		f->kern = blob_ref(f->cur);
-	}
 	fs_fill_attr(fs, ino, ino == INO_ROOT ? NULL : f->cur, st);
 	pthread_mutex_unlock(&fs->lock);
 }
@@ -403,8 +393,25 @@ fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->direct_io = 1;
 		return (void)fuse_reply_open(req, fi);
 	}
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	/*
+	 * Strict: every read on this open is served from the version current
+	 * at open(), bypassing the page cache, so no read ever mixes versions.
+	 */
+	pthread_mutex_lock(&fs->lock);
+	fi->fh = (uint64_t)(uintptr_t)blob_ref(fs->files[ino].cur);
+	pthread_mutex_unlock(&fs->lock);
+	fi->direct_io = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		blob_unref((struct blob *)(uintptr_t)fi->fh);
+}
+
+static void
+fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	if (fi->fh)
+		blob_unref((struct blob *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
 }
 
 static void
@@ -416,12 +423,12 @@ fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct blob *b;
 	size_t n = 0;
 
-	(void)fi;
 	if (!ino_valid(ino) || ino == INO_ROOT)
 		return (void)fuse_reply_err(req, EISDIR);
 	f = &fs->files[ino];
 	pthread_mutex_lock(&fs->lock);
-	b = blob_ref(f->kern ? f->kern : f->cur);
+	/* Strict mode pins one version per open; else the current one. */
+	b = blob_ref(fi->fh ? (struct blob *)(uintptr_t)fi->fh : f->cur);
 	pthread_mutex_unlock(&fs->lock);
 	if (off >= 0 && (uint64_t)off < b->len)
 		n = b->len - (size_t)off < size ? b->len - (size_t)off : size;
@@ -584,6 +591,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.setattr = fs_op_setattr,
 	.open = fs_op_open,
 	.read = fs_op_read,
+	.release = fs_op_release,
 	.write = fs_op_write,
 	.readdir = fs_op_readdir,
 	.mknod = fs_op_refuse_new,
@@ -598,6 +606,14 @@ static const struct fuse_lowlevel_ops fs_ops = {
 
 /* ---- the notifier thread: invalidations and write-through events ---- */
 
+/*
+ * Invalidate what the kernel caches of ino.  For register only the
+ * attributes: a register write holds its page locked until the request
+ * thread answers it, so invalidating its pages could wait on (or, from the
+ * request thread, deadlock with) that write.  Stale attributes suffice: the
+ * next reader asks for them, sees the new mtime, and the kernel drops the
+ * pages itself (FUSE_CAP_AUTO_INVAL_DATA) in the reader's context.
+ */
 static void
 fs_inval(struct fs *fs, fuse_ino_t ino)
 {
@@ -605,7 +621,8 @@ fs_inval(struct fs *fs, fuse_ino_t ino)
 
 	if (__atomic_load_n(&fs->files[ino].nlookup, __ATOMIC_RELAXED) == 0)
 		return;		/* the kernel holds nothing of it */
-	r = fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	r = fuse_lowlevel_notify_inval_inode(fs->se, ino,
+	    ino == INO_REGISTER ? -1 : 0, 0);
 	if (r < 0 && r != -ENOENT)
 		log_debug("fs: invalidating '%s': %s", fs->files[ino].name,
 		    strerror(-r));
@@ -646,10 +663,6 @@ fs_next_work(const struct fs *fs)
 	for (ino = INO_REGISTER; ino < INO_END; ino++) {
 		const struct fs_file *f = &fs->files[ino];
 
-		/* Invalidating register while a write holds its page locked
-		 * would stall here; the request thread does it after replying. */
-		if (ino == INO_REGISTER && fs->reg_busy)
-			continue;
 		if (f->events || f->inval)
 			return ino;
 	}
@@ -729,21 +742,15 @@ fs_reg_main(void *arg)
 			fs_reg_answer(fs, j, -ESHUTDOWN);
 			continue;
 		}
-		fs->reg_busy = true;
 		pthread_mutex_unlock(&fs->lock);
 		r = fs->cfg.reg_request ?
 		    fs->cfg.reg_request(fs->cfg.reg_arg, j->op) : -EOPNOTSUPP;
 		if (r > 0)
 			r = 0;
 		fs_reg_answer(fs, j, r);
-		/* After the reply: the writer no longer holds the page. */
-		pthread_mutex_lock(&fs->lock);
-		fs->files[INO_REGISTER].inval = false;
-		pthread_mutex_unlock(&fs->lock);
+		/* The write may have left its bytes in a cached page. */
 		fs_inval(fs, INO_REGISTER);
 		pthread_mutex_lock(&fs->lock);
-		fs->reg_busy = false;
-		pthread_cond_signal(&fs->notify_cond);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return NULL;
@@ -878,12 +885,26 @@ fs_run(struct fs *fs)
 	return r;
 }
 
+/* Any request wakes a FUSE worker blocked reading /dev/fuse, so that it sees
+ * the session has exited.  Detached, on its own copy of the path: if the
+ * loop is already gone, the stat only returns once the mount goes away. */
+static void *
+fs_poke_main(void *arg)
+{
+	struct stat st;
+
+	(void)stat(arg, &st);
+	free(arg);
+	return NULL;
+}
+
 void
 fs_stop(struct fs *fs)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	int r;
+	pthread_attr_t attr;
+	pthread_t t;
+	char *path;
+	size_t n;
 
 	pthread_mutex_lock(&fs->lock);
 	fs->stopping = true;
@@ -892,10 +913,20 @@ fs_stop(struct fs *fs)
 	pthread_cond_broadcast(&fs->idle_cond);
 	pthread_mutex_unlock(&fs->lock);
 	fuse_session_exit(fs->se);
-	/* Wake a worker blocked reading /dev/fuse: any request will do. */
-	r = snprintf(path, sizeof(path), "%s/.dstackp2pfs-stop", fs->mountpoint);
-	if (r > 0 && (size_t)r < sizeof(path))
-		(void)stat(path, &st);
+	n = strlen(fs->mountpoint) + sizeof("/.dstackp2pfs-stop");
+	path = malloc(n);
+	if (!path || snprintf(path, n, "%s/.dstackp2pfs-stop",
+	    fs->mountpoint) != (int)n - 1) {
+		free(path);
+		return log_warnx("fs: cannot wake the fuse loop");
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, fs_poke_main, path) != 0) {
+		log_warnx("fs: cannot wake the fuse loop");
+		free(path);
+	}
+	pthread_attr_destroy(&attr);
 }
 
 void
@@ -912,7 +943,6 @@ fs_free(struct fs *fs)
 	}
 	for (ino = INO_REGISTER; ino < INO_END; ino++) {
 		blob_unref(fs->files[ino].cur);
-		blob_unref(fs->files[ino].kern);
 	}
 	while (fs->reg_head) {
 		struct reg_job *j = fs->reg_head;
