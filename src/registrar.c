@@ -2,11 +2,11 @@
  * registrar: register, leave, heartbeats and the balance check (see
  * registrar.h for the contract with the rest of the daemon).
  *
- * The contract calls are encoded here with abi.h.  Transactions are EIP-1559,
- * one at a time under op_lock: the nonce is the pending count of the key,
- * fees are 2 * base fee + the node's priority fee, gas is the node's
- * estimate plus a margin.  An estimate that reverts is decoded into the
- * errno and reason the writer of /p2p/register sees; nothing is sent then.
+ * Calls are encoded and decoded by registry.h; transactions go through
+ * txsend.h (nonce, fees, gas, receipt), one at a time under op_lock.  Each
+ * transaction is first simulated with eth_estimateGas so that a revert is
+ * decoded into the errno and reason the writer of /p2p/register sees;
+ * nothing is sent then.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,7 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "abi.h"
 #include "agent.h"
 #include "buf.h"
 #include "ethkey.h"
@@ -25,14 +24,13 @@
 #include "kms.h"
 #include "log.h"
 #include "registrar.h"
+#include "registry.h"
 #include "rpc.h"
 #include "snapshot.h"
-#include "tx.h"
+#include "txsend.h"
 
 #define REG_CALL_MAX		(64 * 1024)	/* eth_call return data we accept */
-#define REG_GAS_MARGIN_PCT	30		/* added to the node's gas estimate */
 #define REG_GAS_MAX		2000000		/* refuse estimates above this */
-#define REG_DEFAULT_PRIO	1000000000ULL	/* 1 gwei when the node has no opinion */
 #define REG_RECEIPT_POLL_MS	200
 #define REG_BALANCE_EVERY_MS	30000
 
@@ -59,6 +57,11 @@ static const struct {
 	{ "KeyBoundToOtherInstance(bytes20)", EADDRINUSE, "the key is registered for another instance" },
 	{ "WgKeyTaken(uint256)", EADDRINUSE, "the WireGuard key is registered by another token" },
 	{ "NotRegistered(address)", ENOENT, "this instance is not registered" },
+	{ "NonTransferable()", EPERM, "membership tokens cannot be transferred" },
+	{ "BadTTL()", EINVAL, "the contract rejected the TTL" },
+	{ "BadInstanceString()", EINVAL, "the contract rejected the instance id text" },
+	{ "OwnableUnauthorizedAccount(address)", EACCES, "only the contract owner may do this" },
+	{ "ERC721NonexistentToken(uint256)", ENOENT, "no such membership token" },
 };
 
 struct registrar {
@@ -68,6 +71,7 @@ struct registrar {
 	pthread_t thread;
 	bool started;
 	struct rpc *rpc;		/* used under op_lock only */
+	struct txsend *tx;		/* under op_lock; made once the identity is known */
 
 	pthread_mutex_t op_lock;	/* serializes chain operations */
 	/* below: guarded by op_lock (written only with it held) */
@@ -359,27 +363,66 @@ call_view(struct registrar *reg, const uint8_t *data, size_t n, struct buf *out)
 	return rpc_eth_call(reg->rpc, &m, RPC_AT_LATEST, out, NULL);
 }
 
-/* Call a view taking at most one static argument (already ABI-encoded). */
+/* eth_call of calldata built by registry.h; the return data goes to ret. */
 static int
-call_simple(struct registrar *reg, const char *sig, const uint8_t arg[32], struct buf *ret)
+call_data(struct registrar *reg, int built, struct buf *data, struct buf *ret)
 {
-	uint8_t data[4 + 32];
-	size_t n = 4;
+	int r = built;
 
-	abi_selector(sig, data);
-	if (arg) {
-		memcpy(data + 4, arg, 32);
-		n += 32;
-	}
 	buf_init(ret, REG_CALL_MAX);
-	return call_view(reg, data, n, ret);
+	if (r == 0)
+		r = call_view(reg, data->data, data->len, ret);
+	buf_release(data);
+	return r;
 }
 
-static void
-slot_address(const uint8_t addr[20], uint8_t slot[32])
+static int
+call_u64(struct registrar *reg, enum registry_fn fn, const uint8_t *addr, uint64_t *ret)
 {
-	memset(slot, 0, 32);
-	memcpy(slot + 12, addr, 20);
+	struct buf data, out;
+	uint64_t v;
+	int r;
+
+	buf_init(&data, REGISTRY_CALLDATA_MAX);
+	r = call_data(reg, addr ? registry_encode_call_address(fn, addr, &data) :
+	    registry_encode_call(fn, &data), &data, &out);
+	if (r == 0)
+		r = registry_decode_u64(out.data, out.len, &v);
+	buf_release(&out);
+	if (r == 0)
+		*ret = v;
+	return r;
+}
+
+static int
+call_bool(struct registrar *reg, enum registry_fn fn, const uint8_t addr[20], bool *ret)
+{
+	struct buf data, out;
+	bool v;
+	int r;
+
+	buf_init(&data, REGISTRY_CALLDATA_MAX);
+	r = call_data(reg, registry_encode_call_address(fn, addr, &data), &data, &out);
+	if (r == 0)
+		r = registry_decode_bool(out.data, out.len, &v);
+	buf_release(&out);
+	if (r == 0)
+		*ret = v;
+	return r;
+}
+
+static int
+call_get_peer(struct registrar *reg, uint64_t token, struct registry_peer *ret)
+{
+	struct buf data, out;
+	int r;
+
+	buf_init(&data, REGISTRY_CALLDATA_MAX);
+	r = call_data(reg, registry_encode_call_u64(REGISTRY_FN_GET_PEER, token, &data), &data, &out);
+	if (r == 0)
+		r = registry_decode_peer(out.data, out.len, ret);
+	buf_release(&out);
+	return r;
 }
 
 static void
@@ -392,95 +435,6 @@ slot_u64(uint64_t v, uint8_t slot[32])
 		slot[31 - i] = (uint8_t)(v >> (8 * i));
 }
 
-static int
-call_u64(struct registrar *reg, const char *sig, const uint8_t arg[32], uint64_t *ret)
-{
-	struct abi_dec d;
-	struct buf out;
-	uint64_t v;
-	int r;
-
-	r = call_simple(reg, sig, arg, &out);
-	if (r == 0) {
-		abi_dec_init(&d, out.data, out.len);
-		r = abi_dec_uint64(&d, &v);
-	}
-	buf_release(&out);
-	if (r == 0)
-		*ret = v;
-	return r;
-}
-
-static int
-call_bool(struct registrar *reg, const char *sig, const uint8_t arg[32], bool *ret)
-{
-	struct abi_dec d;
-	struct buf out;
-	bool v;
-	int r;
-
-	r = call_simple(reg, sig, arg, &out);
-	if (r == 0) {
-		abi_dec_init(&d, out.data, out.len);
-		r = abi_dec_bool(&d, &v);
-	}
-	buf_release(&out);
-	if (r == 0)
-		*ret = v;
-	return r;
-}
-
-/* The contract's record of a token, as far as register needs it. */
-struct reg_record {
-	uint8_t key[20];
-	uint8_t instance_id[20];
-	uint64_t net;
-	uint8_t wg[32];
-	char endpoint[ENDPOINT_MAX + 1];
-};
-
-static int
-call_get_peer(struct registrar *reg, uint64_t token, struct reg_record *ret)
-{
-	struct reg_record rec;
-	struct abi_dec d, t;
-	uint8_t slot[32];
-	struct buf out;
-	uint64_t u;
-	bool live;
-	int r;
-
-	slot_u64(token, slot);
-	r = call_simple(reg, "getPeer(uint256)", slot, &out);
-	if (r < 0)
-		goto out_release;
-	abi_dec_init(&d, out.data, out.len);
-	r = abi_dec_enter_tuple(&d, &t);
-	if (r == 0)
-		r = abi_dec_uint64(&t, &u);
-	if (r == 0)
-		r = abi_dec_address(&t, rec.key);
-	if (r == 0)
-		r = abi_dec_bytesN(&t, 20, rec.instance_id);
-	if (r == 0)
-		r = abi_dec_uint64(&t, &rec.net);
-	if (r == 0)
-		r = abi_dec_uint64(&t, &u);
-	if (r == 0)
-		r = abi_dec_bool(&t, &live);
-	if (r == 0)
-		r = abi_dec_bytes32(&t, rec.wg);
-	if (r == 0) {
-		r = abi_dec_string_copy(&t, rec.endpoint, sizeof(rec.endpoint));
-		r = r < 0 ? -EBADMSG : 0;
-	}
-	if (r == 0)
-		*ret = rec;
-out_release:
-	buf_release(&out);
-	return r;
-}
-
 /* Find the transaction that last registered token (for `register`). */
 static void
 find_registration_tx(struct registrar *reg, uint64_t token, uint8_t ret_tx[32], uint64_t *ret_block)
@@ -489,8 +443,8 @@ find_registration_tx(struct registrar *reg, uint64_t token, uint8_t ret_tx[32], 
 	struct rpc_filter f;
 	struct jsonrpc_logs logs = { 0 };
 
-	abi_topic("PeerRegistered(uint256,address,bytes20,uint8,bytes32,string)", topics0[0]);
-	abi_topic("PeerUpdated(uint256,address,bytes20,uint8,bytes32,string)", topics0[1]);
+	registry_event_topic(REGISTRY_EV_PEER_REGISTERED, topics0[0]);
+	registry_event_topic(REGISTRY_EV_PEER_UPDATED, topics0[1]);
 	slot_u64(token, topic1[0]);
 	memset(&f, 0, sizeof(f));
 	f.addresses = (const uint8_t (*)[20])reg->o.contract;
@@ -530,7 +484,7 @@ check_chain(struct registrar *reg, char *why, size_t whysz)
 	}
 	reg->chain_id = id;
 	reg->chain_checked = true;
-	if (call_u64(reg, "heartbeatTTL()", NULL, &reg->ttl) < 0)
+	if (call_u64(reg, REGISTRY_FN_HEARTBEAT_TTL, NULL, &reg->ttl) < 0)
 		reg->ttl = 0;
 	return 0;
 }
@@ -542,13 +496,11 @@ check_chain(struct registrar *reg, char *why, size_t whysz)
 static int
 read_chain_state(struct registrar *reg, uint64_t *ret_token, bool *ret_same)
 {
-	struct reg_record rec;
-	uint8_t slot[32];
+	struct registry_peer rec;
 	uint64_t token;
 	int r;
 
-	slot_address(reg->proof.derived_addr, slot);
-	r = call_u64(reg, "tokenOf(address)", slot, &token);
+	r = call_u64(reg, REGISTRY_FN_TOKEN_OF, reg->proof.derived_addr, &token);
 	if (r < 0)
 		return rpc_errno(r);
 	if (token == 0)
@@ -561,64 +513,55 @@ read_chain_state(struct registrar *reg, uint64_t *ret_token, bool *ret_same)
 		return 0;	/* token held, no peer record */
 	*ret_token = token;
 	*ret_same = strcmp(rec.endpoint, reg->endpoint) == 0 &&
-	    rec.net == (reg->o.mode == P2P_MODE_WIREGUARD ? 1u : 0u) &&
-	    memcmp(rec.wg, reg->has_wg ? reg->wg.pub : (const uint8_t[32]){ 0 }, 32) == 0;
+	    rec.net == (reg->o.mode == P2P_MODE_WIREGUARD ? REGISTRY_NET_WIREGUARD :
+	    REGISTRY_NET_TLS_GATEWAY) &&
+	    memcmp(rec.wg_pubkey, reg->has_wg ? reg->wg.pub : (const uint8_t[32]){ 0 }, 32) == 0;
 	return 1;
 }
 
 /* ---- transactions ------------------------------------------------------- */
 
-/* Name a revert: errno and reason.  Returns the negative errno. */
-static int
-revert_errno(const struct jsonrpc_error *je, char *why, size_t whysz)
+int
+registrar_error_errno(const char *signature, const char **ret_why)
 {
-	uint8_t sel[4];
-	char text[160];
 	size_t i;
 
-	if (je->has_data && je->data_len >= 4) {
-		for (i = 0; i < sizeof(reg_errors) / sizeof(reg_errors[0]); i++) {
-			abi_selector(reg_errors[i].sig, sel);
-			if (memcmp(sel, je->data, 4) == 0) {
-				snprintf(why, whysz, "%s (%s)", reg_errors[i].why, reg_errors[i].sig);
-				return -reg_errors[i].err;
-			}
-		}
-		if (abi_decode_revert(je->data, je->data_len, text, sizeof(text)) >= 0) {
-			snprintf(why, whysz, "the contract reverted: %s", text);
-			return -EIO;
+	for (i = 0; i < sizeof(reg_errors) / sizeof(reg_errors[0]); i++) {
+		if (strcmp(reg_errors[i].sig, signature) == 0) {
+			if (ret_why)
+				*ret_why = reg_errors[i].why;
+			return -reg_errors[i].err;
 		}
 	}
-	if (strstr(je->message, "insufficient funds") || strstr(je->message, "Insufficient funds")) {
-		snprintf(why, whysz, "no funds for gas: %.200s", je->message);
-		return -ENOSPC;
-	}
-	snprintf(why, whysz, "the node refused the transaction: %.200s", je->message);
 	return -EIO;
 }
 
-static int
-fees(struct registrar *reg, uint64_t *ret_max, uint64_t *ret_prio)
+static bool
+insufficient_funds(const char *msg)
 {
-	struct jsonrpc_block b;
-	uint64_t prio;
+	return strcasestr(msg, "insufficient funds") != NULL;
+}
+
+/* Name a refusal of the node: errno and reason.  Returns the negative errno. */
+static int
+revert_errno(const struct jsonrpc_error *je, char *why, size_t whysz)
+{
+	const char *sig, *text = NULL;
+	char desc[TXSEND_ERROR_MAX];
 	int r;
 
-	r = rpc_get_block(reg->rpc, RPC_AT_LATEST, &b);
-	if (r < 0)
+	if (je->has_data && registry_error_lookup(je->data, je->data_len, &sig) == 0) {
+		r = registrar_error_errno(sig, &text);
+		snprintf(why, whysz, "%s (%s)", text ? text : "the contract refused", sig);
 		return r;
-	r = rpc_max_priority_fee(reg->rpc, &prio);
-	if (r == -EOPNOTSUPP || r == -EREMOTEIO)
-		prio = REG_DEFAULT_PRIO;
-	else if (r < 0)
-		return r;
-	if (!b.has_base_fee)
-		b.base_fee = 0;
-	if (b.base_fee > (UINT64_MAX - prio) / 2)
-		return -ERANGE;
-	*ret_max = 2 * b.base_fee + prio;
-	*ret_prio = prio;
-	return 0;
+	}
+	if (insufficient_funds(je->message)) {
+		snprintf(why, whysz, "no funds for gas: %.200s", je->message);
+		return -ENOSPC;
+	}
+	txsend_describe_error(je, desc, sizeof(desc));
+	snprintf(why, whysz, "the node refused the transaction: %.200s", desc);
+	return -EIO;
 }
 
 static bool
@@ -635,45 +578,50 @@ balance_below(const uint8_t bal[32], uint64_t need)
 	return low < need;
 }
 
+/* Map txsend_send()'s result onto the registrar's errors. */
 static int
-wait_receipt(struct registrar *reg, const uint8_t hash[32], struct jsonrpc_receipt *ret,
-	     char *why, size_t whysz)
+txsend_errno(int r, const struct txsend_result *res, char *why, size_t whysz)
 {
-	uint64_t deadline = now_ms() + REGISTRAR_RECEIPT_TIMEOUT_MS;
-	struct timespec ts = { 0, REG_RECEIPT_POLL_MS * 1000000L };
-	int r;
-
-	for (;;) {
-		r = rpc_get_receipt(reg->rpc, hash, ret);
-		if (r == 0)
-			return 0;
-		if (r != -ENOENT && r != -EHOSTUNREACH && r != -ECONNREFUSED &&
-		    r != -ETIMEDOUT && r != -EIO) {
-			snprintf(why, whysz, "cannot read the receipt: %s", strerror(-r));
-			return rpc_errno(r);
+	switch (r) {
+	case 0:
+		return 0;
+	case -ECANCELED:
+		snprintf(why, whysz, "the transaction reverted in block %llu: %.200s",
+		    (unsigned long long)res->block_number, res->error);
+		return -EIO;
+	case -EREMOTEIO:
+		if (insufficient_funds(res->error)) {
+			snprintf(why, whysz, "no funds for gas: %.200s", res->error);
+			return -ENOSPC;
 		}
-		if (now_ms() >= deadline) {
-			snprintf(why, whysz, "no receipt within %d s", REGISTRAR_RECEIPT_TIMEOUT_MS / 1000);
-			return -ETIMEDOUT;
-		}
-		nanosleep(&ts, NULL);
+		snprintf(why, whysz, "the node refused the transaction: %.200s", res->error);
+		return -EIO;
+	case -ETIMEDOUT:
+		snprintf(why, whysz, "no receipt before the deadline");
+		return -ETIMEDOUT;
+	case -EXDEV:
+		snprintf(why, whysz, "the RPC serves another chain: %.200s", res->error);
+		return -EPROTO;
+	default:
+		snprintf(why, whysz, "%.200s", res->error[0] ? res->error : strerror(-r));
+		return rpc_errno(r);
 	}
 }
 
 /*
- * Send calldata to the contract from the derived key and wait for its
- * receipt.  Returns 0 with *ret (release it), or -errno with a reason.
+ * Simulate, then send calldata to the contract from the derived key and wait
+ * for its receipt.  Returns 0 with *res, or -errno with a reason in why.
  */
 static int
-send_tx(struct registrar *reg, const struct buf *data, struct jsonrpc_receipt *ret,
-	char *why, size_t whysz)
+send_tx(struct registrar *reg, const struct buf *data, uint64_t timeout_ms,
+	struct txsend_result *res, char *why, size_t whysz)
 {
 	struct rpc_call_msg m = { .from = reg->proof.derived_addr, .to = reg->o.contract,
 	    .data = data->data, .data_len = data->len };
+	struct txsend_options to = { .chain_id = reg->chain_id, .poll_ms = REG_RECEIPT_POLL_MS };
+	struct txsend_request req = { .to = reg->o.contract, .data = data->data,
+	    .data_len = data->len, .timeout_ms = timeout_ms };
 	struct jsonrpc_error je = { 0 };
-	uint8_t hash[32], bal[32];
-	struct tx t = { 0 };
-	struct buf raw;
 	uint64_t gas;
 	int r;
 
@@ -683,114 +631,52 @@ send_tx(struct registrar *reg, const struct buf *data, struct jsonrpc_receipt *r
 		jsonrpc_error_release(&je);
 		return r;
 	}
-	if (r < 0)
-		goto out_rpc;
+	if (r < 0) {
+		rpc_last_error(reg->rpc, why, whysz);
+		return rpc_errno(r);
+	}
 	if (gas > REG_GAS_MAX) {
 		snprintf(why, whysz, "gas estimate %llu is above %d", (unsigned long long)gas, REG_GAS_MAX);
 		return -EIO;
 	}
-	t.type = TX_EIP1559;
-	t.chain_id = reg->chain_id;
-	t.gas = gas + gas * REG_GAS_MARGIN_PCT / 100;
-	memcpy(t.to, reg->o.contract, 20);
-	t.data = data->data;
-	t.data_len = data->len;
-	r = fees(reg, &t.max_fee, &t.max_priority_fee);
-	if (r == 0)
-		r = rpc_get_balance(reg->rpc, reg->proof.derived_addr, RPC_AT_PENDING, bal);
-	if (r == 0)
-		r = rpc_get_transaction_count(reg->rpc, reg->proof.derived_addr, RPC_AT_PENDING, &t.nonce);
-	if (r < 0)
-		goto out_rpc;
-	if (t.max_fee && t.gas > UINT64_MAX / t.max_fee)
-		return -ERANGE;
-	if (balance_below(bal, t.gas * t.max_fee)) {
-		snprintf(why, whysz, "no funds for gas: the key needs %llu wei",
-		    (unsigned long long)(t.gas * t.max_fee));
-		return -ENOSPC;
+	if (!reg->tx) {
+		r = txsend_new(reg->rpc, reg->proof.derived_sk, &to, &reg->tx);
+		if (r < 0) {
+			snprintf(why, whysz, "cannot make the transaction sender: %s", strerror(-r));
+			return r;
+		}
 	}
-	buf_init(&raw, TX_MAX_RAW);
-	r = tx_sign(&t, reg->proof.derived_sk, &raw, hash);
-	if (r == 0)
-		r = rpc_send_raw_transaction(reg->rpc, raw.data, raw.len, hash, &je);
-	buf_release(&raw);
-	if (r == -EREMOTEIO) {
-		r = revert_errno(&je, why, whysz);
-		jsonrpc_error_release(&je);
-		return r;
+	r = txsend_send(reg->tx, &req, res);
+	if (r < 0 && r != -ECANCELED) {
+		/*
+		 * The sender counts nonces locally; after a timeout or an outage
+		 * the transaction may be lost (a node restarted without it), so
+		 * the next one starts again from the node's pending count.
+		 */
+		txsend_free(reg->tx);
+		reg->tx = NULL;
 	}
-	if (r < 0)
-		goto out_rpc;
-	r = wait_receipt(reg, hash, ret, why, whysz);
-	if (r == 0 && !ret->status) {
-		snprintf(why, whysz, "the transaction reverted in block %llu",
-		    (unsigned long long)ret->block_number);
-		jsonrpc_receipt_release(ret);
-		return -EIO;
-	}
-	return r;
-out_rpc:
-	rpc_last_error(reg->rpc, why, whysz);
-	if (!why[0])
-		snprintf(why, whysz, "%s", strerror(-r));
-	return rpc_errno(r);
+	return txsend_errno(r, res, why, whysz);
 }
 
 static int
 encode_register(struct registrar *reg, struct buf *out)
 {
-	static const uint8_t zero[32];
-	struct abi_enc e;
-	uint8_t sel[4];
-	int r;
+	struct registry_registration rr;
 
-	abi_selector("registerPeer(bytes20,string,uint8,bytes32,bytes20,bytes,bytes,bytes,bytes)", sel);
-	abi_enc_init(&e, ABI_ENC_MAX);
-	abi_enc_bytesN(&e, reg->proof.instance_id, 20);
-	abi_enc_string(&e, reg->endpoint, strlen(reg->endpoint));
-	abi_enc_uint64(&e, reg->o.mode == P2P_MODE_WIREGUARD ? 1 : 0);
-	abi_enc_bytes32(&e, reg->has_wg ? reg->wg.pub : zero);
-	abi_enc_bytesN(&e, reg->proof.app_id, 20);
-	abi_enc_bytes(&e, reg->proof.derived_pub + 1, 64);
-	abi_enc_bytes(&e, reg->proof.app_pub + 1, 64);
-	abi_enc_bytes(&e, reg->proof.app_sig, 65);
-	abi_enc_bytes(&e, reg->proof.kms_sig, 65);
-	r = abi_enc_finish(&e, sel, out);
-	abi_enc_release(&e);
-	return r;
-}
-
-static int
-encode_noarg(const char *sig, struct buf *out)
-{
-	uint8_t sel[4];
-
-	abi_selector(sig, sel);
-	return buf_append(out, sel, 4);
-}
-
-/* The token id from the PeerRegistered/PeerUpdated log of a receipt. */
-static uint64_t
-receipt_token(const struct registrar *reg, const struct jsonrpc_receipt *rc)
-{
-	uint8_t t0[32], t1[32];
-	struct abi_dec d;
-	uint64_t token;
-	size_t i;
-
-	abi_topic("PeerRegistered(uint256,address,bytes20,uint8,bytes32,string)", t0);
-	abi_topic("PeerUpdated(uint256,address,bytes20,uint8,bytes32,string)", t1);
-	for (i = 0; i < rc->logs.n; i++) {
-		const struct jsonrpc_log *l = &rc->logs.v[i];
-
-		if (memcmp(l->address, reg->o.contract, 20) != 0 || l->n_topics < 2 ||
-		    (memcmp(l->topics[0], t0, 32) != 0 && memcmp(l->topics[0], t1, 32) != 0))
-			continue;
-		abi_dec_init(&d, l->topics[1], 32);
-		if (abi_dec_uint64(&d, &token) == 0)
-			return token;
-	}
-	return 0;
+	memset(&rr, 0, sizeof(rr));
+	memcpy(rr.instance_id, reg->proof.instance_id, 20);
+	rr.endpoint = reg->endpoint;
+	rr.endpoint_len = strlen(reg->endpoint);
+	rr.net = reg->o.mode == P2P_MODE_WIREGUARD ? REGISTRY_NET_WIREGUARD : REGISTRY_NET_TLS_GATEWAY;
+	if (reg->has_wg)
+		memcpy(rr.wg_pubkey, reg->wg.pub, 32);
+	memcpy(rr.proof.app_id, reg->proof.app_id, 20);
+	memcpy(rr.proof.derived_pubkey, reg->proof.derived_pub + 1, REGISTRY_PUBKEY_LEN);
+	memcpy(rr.proof.app_pubkey, reg->proof.app_pub + 1, REGISTRY_PUBKEY_LEN);
+	memcpy(rr.proof.app_signature, reg->proof.app_sig, REGISTRY_SIG_LEN);
+	memcpy(rr.proof.kms_signature, reg->proof.kms_sig, REGISTRY_SIG_LEN);
+	return registry_encode_register_peer(&rr, out);
 }
 
 /* ---- operations (op_lock held) ------------------------------------------ */
@@ -853,9 +739,8 @@ prepare(struct registrar *reg, char *why, size_t whysz)
 static int
 do_register(struct registrar *reg, char *why, size_t whysz)
 {
-	struct jsonrpc_receipt rc = { 0 };
+	struct txsend_result res;
 	uint64_t token = 0;
-	uint8_t slot[32];
 	bool same = false, trusted = false;
 	struct buf data;
 	int r;
@@ -872,8 +757,7 @@ do_register(struct registrar *reg, char *why, size_t whysz)
 		    (unsigned long long)token);
 		return 0;
 	}
-	slot_address(reg->proof.kms_root, slot);
-	r = call_bool(reg, "isKmsRoot(address)", slot, &trusted);
+	r = call_bool(reg, REGISTRY_FN_IS_KMS_ROOT, reg->proof.kms_root, &trusted);
 	if (r < 0)
 		return rpc_errno(r);
 	if (!trusted) {
@@ -885,22 +769,24 @@ do_register(struct registrar *reg, char *why, size_t whysz)
 	}
 	set_state(reg, SNAPSHOT_REG_PENDING);
 	render(reg);
-	buf_init(&data, ABI_ENC_MAX);
+	buf_init(&data, REGISTRY_CALLDATA_MAX);
 	r = encode_register(reg, &data);
+	if (r < 0)
+		snprintf(why, whysz, "cannot encode the registration: %s", strerror(-r));
 	if (r == 0) {
 		pthread_mutex_lock(&reg->lock);
 		reg->st.registrations_sent++;
 		pthread_mutex_unlock(&reg->lock);
-		r = send_tx(reg, &data, &rc, why, whysz);
+		r = send_tx(reg, &data, REGISTRAR_RECEIPT_TIMEOUT_MS, &res, why, whysz);
 	}
 	buf_release(&data);
 	if (r < 0)
 		return r;
-	token = receipt_token(reg, &rc);
-	set_registered(reg, token, rc.tx_hash, rc.block_number);
+	if (call_u64(reg, REGISTRY_FN_TOKEN_OF, reg->proof.derived_addr, &token) < 0)
+		token = 0;
+	set_registered(reg, token, res.tx_hash, res.block_number);
 	log_info("registrar: registered as token %llu in block %llu", (unsigned long long)token,
-	    (unsigned long long)rc.block_number);
-	jsonrpc_receipt_release(&rc);
+	    (unsigned long long)res.block_number);
 	reg->next_heartbeat_ms = now_ms() + heartbeat_interval(reg);
 	return 0;
 }
@@ -908,7 +794,7 @@ do_register(struct registrar *reg, char *why, size_t whysz)
 static int
 do_leave(struct registrar *reg, char *why, size_t whysz)
 {
-	struct jsonrpc_receipt rc = { 0 };
+	struct txsend_result res;
 	uint64_t token = 0;
 	bool same;
 	struct buf data;
@@ -927,35 +813,44 @@ do_leave(struct registrar *reg, char *why, size_t whysz)
 	}
 	set_state(reg, SNAPSHOT_REG_LEAVING);
 	render(reg);
-	buf_init(&data, 64);
-	r = encode_noarg("deregisterPeer()", &data);
+	buf_init(&data, REGISTRY_CALLDATA_MAX);
+	r = registry_encode_call(REGISTRY_FN_DEREGISTER_PEER, &data);
 	if (r == 0)
-		r = send_tx(reg, &data, &rc, why, whysz);
+		r = send_tx(reg, &data, REGISTRAR_RECEIPT_TIMEOUT_MS, &res, why, whysz);
 	buf_release(&data);
 	if (r < 0)
 		return r;
-	log_info("registrar: left the cluster in block %llu", (unsigned long long)rc.block_number);
-	jsonrpc_receipt_release(&rc);
+	log_info("registrar: left the cluster in block %llu", (unsigned long long)res.block_number);
 	set_state(reg, SNAPSHOT_REG_UNREGISTERED);
 	return 0;
+}
+
+static uint64_t
+heartbeat_timeout(const struct registrar *reg)
+{
+	uint64_t t = heartbeat_interval(reg);
+
+	if (t < REGISTRAR_RETRY_MS)
+		return REGISTRAR_RETRY_MS;
+	return t < REGISTRAR_RECEIPT_TIMEOUT_MS ? t : REGISTRAR_RECEIPT_TIMEOUT_MS;
 }
 
 static void
 do_heartbeat(struct registrar *reg)
 {
-	struct jsonrpc_receipt rc = { 0 };
 	char why[REGISTRAR_REASON_MAX + 1] = "";
+	struct txsend_result res;
 	struct buf data;
 	int r;
 
-	buf_init(&data, 64);
-	r = encode_noarg("updateHeartbeat()", &data);
+	buf_init(&data, REGISTRY_CALLDATA_MAX);
+	r = registry_encode_call(REGISTRY_FN_UPDATE_HEARTBEAT, &data);
+	/* a heartbeat stuck longer than its interval is late anyway: retry */
 	if (r == 0)
-		r = send_tx(reg, &data, &rc, why, sizeof(why));
+		r = send_tx(reg, &data, heartbeat_timeout(reg), &res, why, sizeof(why));
 	buf_release(&data);
 	if (r == 0) {
-		log_debug("registrar: heartbeat in block %llu", (unsigned long long)rc.block_number);
-		jsonrpc_receipt_release(&rc);
+		log_debug("registrar: heartbeat in block %llu", (unsigned long long)res.block_number);
 		pthread_mutex_lock(&reg->lock);
 		reg->st.heartbeats_sent++;
 		pthread_mutex_unlock(&reg->lock);
@@ -1190,6 +1085,7 @@ registrar_free(struct registrar *reg)
 	registrar_stop(reg);
 	identity_proof_release(&reg->proof);
 	identity_wg_release(&reg->wg);
+	txsend_free(reg->tx);
 	rpc_free(reg->rpc);
 	pthread_cond_destroy(&reg->cond);
 	pthread_mutex_destroy(&reg->lock);

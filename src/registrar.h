@@ -40,6 +40,7 @@
 
 #include "fs.h"
 #include "options.h"
+#include "snapshot.h"
 
 /* How long a transaction may take from submission to its receipt. */
 #define REGISTRAR_RECEIPT_TIMEOUT_MS	60000
@@ -48,7 +49,7 @@
 /* Heartbeat when the contract TTL is unknown and heartbeat= was not given. */
 #define REGISTRAR_DEFAULT_HEARTBEAT_MS	60000
 /* Longest reason text kept for `register`. */
-#define REGISTRAR_REASON_MAX		255
+#define REGISTRAR_REASON_MAX		SNAPSHOT_NOTE_MAX
 
 enum registrar_op {
 	REGISTRAR_REGISTER = 0,
@@ -105,6 +106,13 @@ int registrar_request(struct registrar *reg, enum registrar_op op);
 
 /* The fs.h reg_request callback: arg is a struct registrar. */
 int registrar_fs_request(void *arg, enum fs_reg_op op);
+
+/*
+ * The errno (negative) for a contract custom error signature, e.g.
+ * "InstanceTaken(bytes20,uint256)", and a short reason in *ret_why (static;
+ * may be NULL).  -EIO for a signature not known.  Pure.
+ */
+int registrar_error_errno(const char *signature, const char **ret_why);
 
 /* Copy the status figures.  Thread-safe. */
 void registrar_get_status(struct registrar *reg, struct registrar_status *ret);
