@@ -6,28 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
 #include "endpoint.h"
 #include "peerset.h"
+#include "registry.h"
 
-/* Canonical event signatures, indexed by enum peerset_ev_kind.  The enum
- * NetworkType is uint8 in the ABI. */
-static const char *const event_sigs[PEERSET_EV_COUNT] = {
-	[PEERSET_EV_REGISTERED] = "PeerRegistered(uint256,address,bytes20,uint8,bytes32,string)",
-	[PEERSET_EV_UPDATED] = "PeerUpdated(uint256,address,bytes20,uint8,bytes32,string)",
-	[PEERSET_EV_HEARTBEAT] = "Heartbeat(uint256,address,uint64)",
-	[PEERSET_EV_DEREGISTERED] = "PeerDeregistered(uint256,address,bytes20)",
-	[PEERSET_EV_REVOKED] = "PeerRevoked(uint256,address,bytes20)",
-	[PEERSET_EV_TTL] = "HeartbeatTTLSet(uint64)",
-	[PEERSET_EV_TRANSFER] = "Transfer(address,address,uint256)",
-};
-
-/* Topics each event carries (topic 0 included). */
-static const size_t event_ntopics[PEERSET_EV_COUNT] = {
-	[PEERSET_EV_REGISTERED] = 4, [PEERSET_EV_UPDATED] = 4,
-	[PEERSET_EV_HEARTBEAT] = 3, [PEERSET_EV_DEREGISTERED] = 4,
-	[PEERSET_EV_REVOKED] = 4, [PEERSET_EV_TTL] = 1,
-	[PEERSET_EV_TRANSFER] = 4,
+/* The registry events followed, indexed by enum peerset_ev_kind. */
+static const enum registry_ev kind_ev[PEERSET_EV_COUNT] = {
+	[PEERSET_EV_REGISTERED] = REGISTRY_EV_PEER_REGISTERED,
+	[PEERSET_EV_UPDATED] = REGISTRY_EV_PEER_UPDATED,
+	[PEERSET_EV_HEARTBEAT] = REGISTRY_EV_HEARTBEAT,
+	[PEERSET_EV_DEREGISTERED] = REGISTRY_EV_PEER_DEREGISTERED,
+	[PEERSET_EV_REVOKED] = REGISTRY_EV_PEER_REVOKED,
+	[PEERSET_EV_TTL] = REGISTRY_EV_HEARTBEAT_TTL_SET,
+	[PEERSET_EV_TRANSFER] = REGISTRY_EV_TRANSFER,
 };
 
 static uint8_t topics[PEERSET_EV_COUNT][32];
@@ -37,7 +28,8 @@ static void
 topics_init(void)
 {
 	for (size_t i = 0; i < PEERSET_EV_COUNT; i++)
-		abi_topic(event_sigs[i], topics[i]);
+		if (registry_event_topic(kind_ev[i], topics[i]) < 0)
+			abort();	/* the table above is wrong */
 }
 
 const uint8_t (*peerset_event_topics(void))[32]
@@ -251,210 +243,103 @@ peerset_apply(struct peerset *ps, const struct peerset_event *ev, uint64_t block
 	}
 }
 
-/* A uint256 topic or slot as a 64-bit token id. */
-static int
-dec_u64(const uint8_t *slot, uint64_t *ret)
+static enum peer_net
+net_of(enum registry_net n)
 {
-	struct abi_dec d;
-
-	abi_dec_init(&d, slot, 32);
-	return abi_dec_uint64(&d, ret);
+	return n == REGISTRY_NET_WIREGUARD ? PEER_NET_WIREGUARD : PEER_NET_TLS;
 }
 
-static int
-dec_net(struct abi_dec *d, enum peer_net *ret)
+/* The record fields of a registration event or page record. */
+static void
+fill_peer(struct peer *p, uint64_t token_id, const uint8_t key[20], const uint8_t instance[20],
+	  enum registry_net net, const uint8_t wg[32], const char *endpoint, size_t len)
 {
-	uint64_t v;
-	int r = abi_dec_uint64(d, &v);
-
-	if (r < 0)
-		return r;
-	if (v > PEER_NET_WIREGUARD)
-		return -EBADMSG;
-	*ret = (enum peer_net)v;
-	return 0;
-}
-
-/* Endpoint string into p->endpoint; rejects NUL and over-long strings. */
-static int
-dec_endpoint(struct abi_dec *d, struct peer *p)
-{
-	const char *s;
-	size_t n;
-	int r = abi_dec_string(d, ENDPOINT_MAX, &s, &n);
-
-	if (r == -E2BIG)
-		return -EBADMSG;
-	if (r < 0)
-		return r;
-	if (memchr(s, '\0', n))
-		return -EBADMSG;
-	memcpy(p->endpoint, s, n);
-	p->endpoint[n] = '\0';
-	return 0;
-}
-
-/* Data (uint8 networkType, bytes32 wgPublicKey, string endpoint). */
-static int
-dec_record_data(const struct jsonrpc_log *log, struct peer *p)
-{
-	struct abi_dec d;
-	int r;
-
-	abi_dec_init(&d, log->data, log->data_len);
-	r = dec_net(&d, &p->net);
-	if (r >= 0)
-		r = abi_dec_bytes32(&d, p->wg_pubkey);
-	if (r >= 0)
-		r = dec_endpoint(&d, p);
-	if (r < 0)
-		return r;
-	p->has_wg = !all_zero(p->wg_pubkey, 32);
-	return 0;
-}
-
-static int
-dec_topic_address(const uint8_t topic[32], uint8_t ret[20])
-{
-	struct abi_dec d;
-
-	abi_dec_init(&d, topic, 32);
-	return abi_dec_address(&d, ret);
-}
-
-static int
-decode_body(const struct jsonrpc_log *log, struct peerset_event *ev)
-{
-	struct abi_dec d;
-	int r = 0;
-
-	switch (ev->kind) {
-	case PEERSET_EV_REGISTERED:
-	case PEERSET_EV_UPDATED:
-		r = dec_u64(log->topics[1], &ev->token_id);
-		if (r >= 0)
-			r = dec_topic_address(log->topics[2], ev->rec.address);
-		if (r >= 0) {
-			abi_dec_init(&d, log->topics[3], 32);
-			r = abi_dec_bytesN(&d, 20, ev->rec.instance_id);
-		}
-		if (r >= 0)
-			r = dec_record_data(log, &ev->rec);
-		ev->rec.token_id = ev->token_id;
-		return r;
-	case PEERSET_EV_HEARTBEAT:
-		r = dec_u64(log->topics[1], &ev->token_id);
-		abi_dec_init(&d, log->data, log->data_len);
-		if (r >= 0)
-			r = abi_dec_uint64(&d, &ev->timestamp);
-		return r;
-	case PEERSET_EV_DEREGISTERED:
-	case PEERSET_EV_REVOKED:
-		return dec_u64(log->topics[1], &ev->token_id);
-	case PEERSET_EV_TTL:
-		abi_dec_init(&d, log->data, log->data_len);
-		return abi_dec_uint64(&d, &ev->ttl);
-	case PEERSET_EV_TRANSFER:
-		r = dec_topic_address(log->topics[1], ev->from);
-		if (r >= 0)
-			r = dec_topic_address(log->topics[2], ev->to);
-		if (r >= 0)
-			r = dec_u64(log->topics[3], &ev->token_id);
-		return r;
-	default:
-		return -ENOENT;
-	}
+	memset(p, 0, sizeof(*p));
+	p->token_id = token_id;
+	memcpy(p->address, key, 20);
+	memcpy(p->instance_id, instance, 20);
+	p->net = net_of(net);
+	memcpy(p->wg_pubkey, wg, 32);
+	p->has_wg = !all_zero(wg, 32);
+	memcpy(p->endpoint, endpoint, len);	/* len <= ENDPOINT_MAX, checked by registry */
+	p->endpoint[len] = '\0';
 }
 
 int
 peerset_decode_log(const struct jsonrpc_log *log, const uint8_t contract[20],
 		   struct peerset_event *ret)
 {
-	const uint8_t (*t)[32] = peerset_event_topics();
+	struct registry_event re;
 	struct peerset_event ev;
 	size_t k;
 	int r;
 
-	if (memcmp(log->address, contract, 20) != 0 || log->n_topics == 0)
+	if (memcmp(log->address, contract, 20) != 0)
 		return -ENOENT;
+	r = registry_decode_event((const uint8_t (*)[32])log->topics, log->n_topics, log->data,
+				  log->data_len, &re);
+	if (r == -E2BIG)
+		return -EBADMSG;
+	if (r < 0)
+		return r;
 	for (k = 0; k < PEERSET_EV_COUNT; k++)
-		if (memcmp(log->topics[0], t[k], 32) == 0)
+		if (kind_ev[k] == re.kind)
 			break;
 	if (k == PEERSET_EV_COUNT)
 		return -ENOENT;
-	if (log->n_topics != event_ntopics[k])
-		return -EBADMSG;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = (enum peerset_ev_kind)k;
 	ev.block_number = log->block_number;
 	ev.log_index = log->log_index;
-	r = decode_body(log, &ev);
-	if (r < 0)
-		return r;
+	ev.token_id = re.token_id;
+	ev.timestamp = re.timestamp;
+	ev.ttl = re.ttl;
+	memcpy(ev.from, re.from, 20);
+	memcpy(ev.to, re.to, 20);
+	if (ev.kind == PEERSET_EV_REGISTERED || ev.kind == PEERSET_EV_UPDATED) {
+		if (re.endpoint_len > ENDPOINT_MAX)
+			return -EBADMSG;
+		fill_peer(&ev.rec, re.token_id, re.key, re.instance_id, re.net, re.wg_pubkey,
+			  re.endpoint, re.endpoint_len);
+	}
 	*ret = ev;
-	return 0;
-}
-
-/* One PeerRecord: (uint256 tokenId, address key, bytes20 instanceId,
- * uint8 networkType, uint64 lastHeartbeat, bool live, bytes32 wgPublicKey,
- * string endpoint). */
-static int
-dec_page_record(struct abi_dec *rec, struct peer *p)
-{
-	bool live;
-	int r;
-
-	memset(p, 0, sizeof(*p));
-	r = abi_dec_uint64(rec, &p->token_id);
-	if (r >= 0)
-		r = abi_dec_address(rec, p->address);
-	if (r >= 0)
-		r = abi_dec_bytesN(rec, 20, p->instance_id);
-	if (r >= 0)
-		r = dec_net(rec, &p->net);
-	if (r >= 0)
-		r = abi_dec_uint64(rec, &p->last_heartbeat);
-	if (r >= 0)
-		r = abi_dec_bool(rec, &live);	/* judged here by chain time */
-	if (r >= 0)
-		r = abi_dec_bytes32(rec, p->wg_pubkey);
-	if (r >= 0)
-		r = dec_endpoint(rec, p);
-	if (r < 0)
-		return r;
-	p->has_wg = !all_zero(p->wg_pubkey, 32);
 	return 0;
 }
 
 int
 peerset_add_page(struct peerset *ps, const uint8_t *data, size_t len, uint64_t *ret_next)
 {
-	struct abi_dec d, arr, rec;
-	size_t count;
+	struct registry_peer *recs;
 	uint64_t next;
 	struct peer p;
+	size_t n;
 	int r;
 
-	abi_dec_init(&d, data, len);
-	r = abi_dec_enter_array(&d, PEERSET_PAGE_MAX, &arr, &count);
-	if (r < 0)
-		return r;
-	r = abi_dec_uint64(&d, &next);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < count; i++) {
-		r = abi_dec_enter_tuple(&arr, &rec);
-		if (r >= 0)
-			r = dec_page_record(&rec, &p);
-		if (r >= 0 && p.token_id == 0)
-			r = -EBADMSG;
-		if (r >= 0 && peerset_find(ps, p.token_id))
+	/* a record takes at least 9 slots of input plus its offset */
+	size_t cap = len / (10 * 32) + 1;
+
+	if (cap > PEERSET_PAGE_MAX)
+		cap = PEERSET_PAGE_MAX;
+	recs = calloc(cap, sizeof(*recs));
+	if (!recs)
+		return -ENOMEM;
+	r = registry_decode_peers_page(data, len, recs, cap, &n, &next);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct registry_peer *q = &recs[i];
+
+		if (q->token_id == 0 || q->endpoint_len > ENDPOINT_MAX ||
+		    peerset_find(ps, q->token_id))
 			r = -EBADMSG;	/* pages never repeat a token */
-		if (r >= 0)
-			r = upsert(ps, &p);
 		if (r < 0)
-			return r;
+			break;
+		fill_peer(&p, q->token_id, q->key, q->instance_id, q->net, q->wg_pubkey,
+			  q->endpoint, q->endpoint_len);
+		p.last_heartbeat = q->last_heartbeat;	/* live judged here by chain time */
+		r = upsert(ps, &p);
 	}
+	free(recs);
+	if (r < 0)
+		return r;
 	*ret_next = next;
 	return 0;
 }

@@ -109,10 +109,12 @@ void peerset_move(struct peerset *dst, struct peerset *src);
 const uint8_t (*peerset_event_topics(void))[32];
 
 /*
- * Decode one log of the registry contract.  Returns 0 and *ret, -ENOENT (an
- * event this module does not follow, or a log of another address), -EBADMSG
- * (wrong topic count, malformed data, an endpoint longer than ENDPOINT_MAX
- * or holding NUL), -ERANGE (a token id or timestamp past 64 bits).
+ * Decode one log of the registry contract (with registry.h's decoder, which
+ * refuses any record the contract could not have stored).  Returns 0 and
+ * *ret, -ENOENT (an event this module does not follow, or a log of another
+ * address), -EBADMSG (wrong topic count, malformed data, an endpoint too
+ * long or with a byte outside the safe set, a WireGuard key that does not
+ * fit the network type), -ERANGE (a token id or timestamp past 64 bits).
  */
 int peerset_decode_log(const struct jsonrpc_log *log, const uint8_t contract[20],
 		       struct peerset_event *ret);
@@ -126,8 +128,8 @@ int peerset_decode_log(const struct jsonrpc_log *log, const uint8_t contract[20]
 int peerset_apply(struct peerset *ps, const struct peerset_event *ev, uint64_t block_time);
 
 /*
- * Decode the return data of getPeers(start, limit) and add every record
- * to ps.  *ret_next is the token id to continue from (0: done).  Returns 0,
+ * Decode the return data of getPeers(start, limit) (registry.h's decoder,
+ * same rules as above) and add every record to ps.  *ret_next is the token id to continue from (0: done).  Returns 0,
  * -EBADMSG, -ERANGE, -E2BIG (page past PEERSET_PAGE_MAX, set past
  * PEERS_MAX), -ENOMEM.  On failure ps may hold part of the page: callers
  * throw a partial re-sync away.
