@@ -167,7 +167,7 @@ e2e_mount() {
 	local name=$1 extra=${2:-} d=$E2E_DIR/$1 tries
 	"$E2E_BUILD/dstackp2pfs" "$d/p2p" -f -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,agent=$d/agent.sock,poll=$E2E_POLL,confirmations=0,allow_other${extra:+,$extra}" \
 		>>"$d/daemon.log" 2>&1 &
-	eval "E2E_DAEMON_$name=$!"
+	printf -v "E2E_DAEMON_${name//-/_}" %s "$!"
 	E2E_PIDS+=($!)
 	E2E_MOUNTS+=("$d/p2p")
 	for tries in $(seq 100); do
@@ -181,7 +181,7 @@ e2e_mount() {
 
 # e2e_umount NAME: stop daemon NAME (SIGTERM) and wait until it is gone.
 e2e_umount() {
-	local name=$1 pidvar=E2E_DAEMON_$1 pid
+	local name=$1 pidvar=E2E_DAEMON_${1//-/_} pid
 	pid=${!pidvar}
 	kill "$pid" 2>/dev/null || true
 	for _ in $(seq 50); do

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Propagation latency: from the block that carries a membership change to
+# the inotify event on `peers` at the other daemons, against the poll
+# interval.  Real parts: anvil (a block every second), the registry, three
+# simulated TEEs and daemons; node3 leaves and joins again ROUNDS times while
+# node1 and node2 are watched.
+#
+# A block's time is when a 5 ms eth_blockNumber poller first saw it (anvil
+# mines on a timer, so this is within a few ms of the mining); an event's
+# time is when inotifywait printed it.  Both on the same monotonic clock.
+#
+# Usage: tests/bench/bench_latency.sh [ROUNDS] [POLL...]   (default 10, 250ms 1s 2s)
+# Environment: E2E_BUILD (build dir, default build).
+set -uo pipefail
+. "$(dirname "$0")/../e2e/lib.sh"
+E2E_QUIET=1
+ROUNDS=${1:-10}
+shift || true
+POLLS=("$@")
+[ ${#POLLS[@]} -gt 0 ] || POLLS=(250ms 1s 2s)
+e2e_init
+
+topic_reg=$("$E2E_BIN/cast" keccak 'PeerRegistered(uint256,address,bytes20,uint8,bytes32,string)')
+topic_dereg=$("$E2E_BIN/cast" keccak 'PeerDeregistered(uint256,address,bytes20)')
+
+run_poll() {	# run_poll POLL K: one cluster (names cK-nI) at this poll interval
+	local poll=$1 c=c$2 i
+	E2E_POLL=$poll
+	e2e_anvil
+	e2e_deploy 600
+	for i in 1 2 3; do
+		e2e_sim "$c-n$i" "$i"
+		e2e_mount "$c-n$i"
+		e2e_fund "$c-n$i"
+		e2e_register "$c-n$i"
+	done
+	for i in 1 2; do e2e_wait_peers "$c-n$i" 3; done
+	python3 - "$E2E_RPC" "$E2E_CONTRACT" "$topic_reg" "$topic_dereg" "$ROUNDS" "$poll" \
+		"$E2E_DIR/$c-n1/p2p/peers" "$E2E_DIR/$c-n2/p2p/peers" \
+		"$E2E_DIR/$c-n3/p2p/register" <<'PY'
+import json, os, subprocess, sys, threading, time, urllib.request
+
+rpc, contract, t_reg, t_dereg, rounds, poll = sys.argv[1:7]
+watched, regfile = sys.argv[7:9], sys.argv[9]
+rounds = int(rounds)
+blocks, events, lock = {}, [], threading.Lock()
+stop = False
+
+def call(method, params):
+    req = urllib.request.Request(rpc, data=json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode(),
+        headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=5))["result"]
+
+def block_poller():
+    while not stop:
+        try:
+            n = int(call("eth_blockNumber", []), 16)
+            with lock:
+                blocks.setdefault(n, time.monotonic())
+        except Exception:
+            pass
+        time.sleep(0.005)
+
+def watch(path):
+    p = subprocess.Popen(["inotifywait", "-m", "-q", "-e", "close_write", path],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    procs.append(p)
+    for line in p.stdout:
+        with lock:
+            events.append((path, time.monotonic()))
+
+procs = []
+threading.Thread(target=block_poller, daemon=True).start()
+for w in watched:
+    threading.Thread(target=watch, args=(w,), daemon=True).start()
+time.sleep(1.5)
+
+lat = []
+for r in range(rounds):
+    for word, topic in (("leave", t_dereg), ("register", t_reg)):
+        with lock:
+            mark = len(events)
+        fd = os.open(regfile, os.O_WRONLY)
+        os.write(fd, word.encode())
+        os.close(fd)
+        logs = call("eth_getLogs", [{"address": contract, "topics": [topic], "fromBlock": "earliest"}])
+        blk = int(logs[-1]["blockNumber"], 16)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with lock:
+                got = events[mark:]
+            if len({p for p, _ in got}) == len(watched):
+                break
+            time.sleep(0.01)
+        time.sleep(0.3)
+        with lock:
+            got, seen = events[mark:], blocks.get(blk)
+        if seen is None or len(got) != len(watched):
+            print(f"round {r} {word}: {len(got)} events (want {len(watched)}), block seen {seen}",
+                  file=sys.stderr)
+            sys.exit(1)
+        lat += [(t - seen) * 1000 for _, t in got]
+stop = True
+for p in procs:
+    p.terminate()
+lat.sort()
+def pct(q):
+    return lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"poll={poll:>6}  changes={2 * rounds}  samples={len(lat)}  "
+      f"p50={pct(0.50):7.1f} ms  p99={pct(0.99):7.1f} ms  min={lat[0]:7.1f} ms  max={lat[-1]:7.1f} ms")
+PY
+}
+
+say "propagation latency, block -> inotify event on peers ($ROUNDS leave+join rounds per poll interval, confirmations=0)"
+k=0
+for poll in "${POLLS[@]}"; do
+	k=$((k + 1))
+	run_poll "$poll" "$k" || fail "benchmark at poll=$poll failed"
+	# each poll interval gets a fresh cluster
+	for m in "${E2E_MOUNTS[@]}"; do fusermount3 -u "$m" 2>/dev/null || true; done
+	for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	sleep 1
+	E2E_MOUNTS=(); E2E_PIDS=()
+done
