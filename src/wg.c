@@ -144,7 +144,8 @@ diff_peer(const struct wg_peer *want, const struct wg_peer *have, struct wg_devi
 	int r;
 
 	if (!have) {
-		fl = WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;
+		fl = WG_PEER_ADDED | WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE |
+		    WG_PEER_REPLACE_ALLOWEDIPS;
 	} else {
 		if (!wg_endpoint_equal(&want->endpoint, &have->endpoint))
 			fl |= WG_PEER_HAS_ENDPOINT;

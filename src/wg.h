@@ -44,6 +44,7 @@
 #define WG_PEER_REPLACE_ALLOWEDIPS	(1U << 3)	/* allowed IPs replace the old */
 #define WG_PEER_ALLOWEDIPS_OVERFLOW	(1U << 4)	/* read: more than WG_ALLOWEDIPS_MAX */
 #define WG_PEER_HAS_PRESHARED_KEY	(1U << 5)	/* read: a non-zero PSK is set */
+#define WG_PEER_ADDED			(1U << 6)	/* diff: not on the device yet */
 
 /* An endpoint: AF_INET or AF_INET6 (family 0: none).  Address in network order. */
 struct wg_endpoint {

@@ -695,21 +695,28 @@ parse_one(const struct nlmsghdr *nlh, struct parse_ctx *c, bool *done)
 int
 wgnl_parse_device(const void *buf, size_t len, struct wg_device *dev, bool *ret_done)
 {
-	const struct nlmsghdr *nlh = buf;
+	const uint8_t *pos = buf;
+	const struct nlmsghdr *nlh;
 	struct parse_ctx c;
-	int rest = len > INT32_MAX ? INT32_MAX : (int)len;
+	size_t rest = len, step;
 	bool done = false;
 	int r = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.dev = dev;
+	/* our own walk: libmnl's mnl_nlmsg_ok() takes a length >= 2^31 as negative */
 	while (r == 0 && !done && rest > 0) {
-		if (!mnl_nlmsg_ok(nlh, rest)) {
+		nlh = (const struct nlmsghdr *)pos;
+		if (rest < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > rest) {
 			r = -EBADMSG;
 			break;
 		}
 		r = parse_one(nlh, &c, &done);
-		nlh = mnl_nlmsg_next(nlh, &rest);
+		step = NLMSG_ALIGN((size_t)nlh->nlmsg_len);
+		if (step >= rest)
+			break;
+		pos += step;
+		rest -= step;
 	}
 	explicit_bzero(&c.peer, sizeof(c.peer));
 	if (r < 0)

@@ -138,7 +138,7 @@ test_diff_only_changes(void **state)
 	assert_int_equal(ch.npeers, 5);		/* 5 is not there */
 	memset(k, 3, 32);
 	assert_memory_equal(ch.peers[0].public_key, k, 32);
-	assert_int_equal(ch.peers[0].flags,
+	assert_int_equal(ch.peers[0].flags, WG_PEER_ADDED |
 			 WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS);
 	assert_int_equal(ch.peers[0].nallowed, 1);
 	assert_int_equal(ch.peers[0].keepalive, 25);
