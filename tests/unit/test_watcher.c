@@ -593,6 +593,34 @@ test_quorum(void **state)
 	anvil_stop(&c);
 }
 
+/* An unreachable chain: the thread backs off (50, 100, 200, ... ms) instead
+ * of polling every 50 ms, and the status says stale with the error. */
+static void
+test_backoff(void **state)
+{
+	char dead[64];
+	const char *urls[] = { dead };
+	struct watcher_stats st;
+	struct rec r;
+	struct watcher *w;
+
+	(void)state;
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%u", anvil_free_port());
+	w = mkwatcher_poll(urls, 1, 0, 50, &r);
+	assert_int_equal(watcher_start(w), 0);
+	usleep(1600 * 1000);
+	watcher_stop(w);
+	watcher_get_stats(w, &st);
+	/* 0, 50, 150, 350, 750, 1550 ms: 6 polls; without backoff about 32 */
+	assert_true(st.errors >= 4 && st.errors <= 8);
+	assert_int_equal(st.polls, 0);
+	assert_int_equal(r.st.stale, 1);
+	assert_non_null(strstr(r.err, "refused"));
+	assert_int_equal(r.publishes, 0);
+	watcher_free(w);
+	rec_release(&r);
+}
+
 int
 main(void)
 {
@@ -604,6 +632,7 @@ main(void)
 		cmocka_unit_test(test_thread_kick),
 		cmocka_unit_test(test_small_ranges),
 		cmocka_unit_test(test_quorum),
+		cmocka_unit_test(test_backoff),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
