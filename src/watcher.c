@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "abi.h"
 #include "hex.h"
 #include "keccak.h"
 #include "log.h"
+#include "registry.h"
 #include "rpc.h"
 #include "watcher.h"
 
@@ -187,22 +187,15 @@ static int
 fetch_ttl(struct watcher *w, struct rpc *c, uint64_t number, struct buf *cd, struct buf *out,
 	  uint64_t *ret)
 {
-	struct abi_enc e;
-	struct abi_dec d;
-	uint8_t sel[4];
 	int r;
 
-	abi_selector("heartbeatTTL()", sel);
-	abi_enc_init(&e, 64);
 	buf_reset(cd);
-	r = abi_enc_finish(&e, sel, cd);
-	abi_enc_release(&e);
+	r = registry_encode_call(REGISTRY_FN_HEARTBEAT_TTL, cd);
 	if (r >= 0)
 		r = call_at(w, c, cd, number, out);
 	if (r < 0)
 		return r;
-	abi_dec_init(&d, out->data, out->len);
-	r = abi_dec_uint64(&d, ret);
+	r = registry_decode_u64(out->data, out->len, ret);
 	if (r < 0)
 		set_error(w, "heartbeatTTL() reply is malformed");
 	return r;
@@ -212,17 +205,10 @@ static int
 fetch_page(struct watcher *w, struct rpc *c, uint64_t number, uint64_t start, struct buf *cd,
 	   struct buf *out, struct peerset *into, uint64_t *ret_next)
 {
-	struct abi_enc e;
-	uint8_t sel[4];
 	int r;
 
-	abi_selector("getPeers(uint256,uint256)", sel);
-	abi_enc_init(&e, 128);
-	abi_enc_uint64(&e, start);
-	abi_enc_uint64(&e, WATCHER_PAGE);
 	buf_reset(cd);
-	r = abi_enc_finish(&e, sel, cd);
-	abi_enc_release(&e);
+	r = registry_encode_get_peers(start, WATCHER_PAGE, cd);
 	if (r >= 0)
 		r = call_at(w, c, cd, number, out);
 	if (r < 0)
@@ -246,7 +232,7 @@ read_registry(struct watcher *w, struct rpc *c, uint64_t number, struct peerset 
 	uint64_t start = 1, next = 0, ttl = 0;
 	int r;
 
-	buf_init(&cd, 256);
+	buf_init(&cd, REGISTRY_CALLDATA_MAX);
 	buf_init(&out, RPC_MAX_RESPONSE);
 	r = fetch_ttl(w, c, number, &cd, &out, &ttl);
 	if (r >= 0)
