@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "hex.h"
 #include "keccak.h"
 #include "log.h"
 #include "registry.h"
@@ -40,7 +39,8 @@ struct watcher {
 	pthread_t thread;
 	bool started;
 
-	/* w->lock guards everything below */
+	/* w->lock guards everything below; only the watcher thread writes
+	 * state and stats, so it reads them without the lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* kick, stop, low balance */
 	bool stop;
