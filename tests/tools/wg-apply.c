@@ -13,6 +13,8 @@
  *	re-apply every INTERVAL_MS, COUNT times (0: until SIGTERM).  Prints
  *	one line per apply: "apply backend=.. added=N updated=N removed=N
  *	device=N messages=N usec=N"; -S adds "peer TOKEN handshake=.. rx=.. tx=..".
+ *   wg-apply time CMD [ARG...]
+ *	run CMD and print "time usec=N rc=N" (busybox has no sub-second timer)
  *   wg-apply dump -i IFNAME [-b kernel|userspace] [-u UAPIDIR]
  *	print the device read back: "device peers=N port=N" and one
  *	"peer PUBHEX endpoint=.. allowed=.. keepalive=.." line per peer.
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hex.h"
@@ -297,6 +300,26 @@ cmd_dump(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_time(char **argv)
+{
+	uint64_t t0 = now_us();
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return 1;
+	printf("time usec=%llu rc=%d\n", (unsigned long long)(now_us() - t0),
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -316,6 +339,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "apply") == 0)
 		return cmd_apply(argc - 1, argv + 1);
+	if (strcmp(argv[1], "time") == 0 && argc > 2)
+		return cmd_time(argv + 2);
 	if (strcmp(argv[1], "dump") == 0)
 		return cmd_dump(argc - 1, argv + 1);
 	return usage();
