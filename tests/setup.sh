@@ -16,6 +16,7 @@ DEBS=(
 	clang libclang-rt-14-dev llvm valgrind
 	inotify-tools wireguard-go wireguard-tools iproute2 iputils-ping
 	redis-server redis-tools python3 jq curl procps psmisc util-linux kmod
+	qemu-system-x86 busybox-static cpio xz-utils gzip
 )
 command -v node >/dev/null 2>&1 || DEBS+=(nodejs)
 command -v npm  >/dev/null 2>&1 || DEBS+=(npm)
