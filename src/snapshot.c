@@ -174,9 +174,11 @@ snapshot_render_json_peer(const struct peer *p, struct buf *out)
 		    p->net == PEER_NET_TLS ? "tls" : "wireguard");
 	if (!r)
 		r = put_json_string(out, p->endpoint);
-	if (!r)
-		r = buf_printf(out, ",\"last_heartbeat\":%llu",
-		    (unsigned long long)p->last_heartbeat);
+	/*
+	 * No last_heartbeat here: heartbeats must not change the file, since
+	 * every change of peers.json raises an inotify event (the file lists
+	 * live peers only, which is what the heartbeat decides).
+	 */
 	if (!r)
 		r = json_peer_wg(p, out);
 	return r ? r : buf_putc(out, '}');

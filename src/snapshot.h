@@ -98,7 +98,7 @@ int snapshot_render_connection(const struct peer *p, struct buf *out);
 
 /*
  * Append the JSON record of one peer (an object, keys in a fixed order:
- * token_id, instance_id, address, network, endpoint, last_heartbeat, and
+ * token_id, instance_id, address, network, endpoint, and
  * when they apply mesh_ip, wg_public_key (base64), wg {latest_handshake,
  * rx_bytes, tx_bytes}).  Returns 0, -EINVAL, -E2BIG, -ENOMEM.
  */

@@ -195,7 +195,7 @@ test_sync_and_events(void **state)
 	assert_int_equal(s1.rpc_calls - s0.rpc_calls, 2);
 	assert_int_equal(r.publishes, 1);
 
-	/* a heartbeat changes peers.json's last_heartbeat, not `peers` */
+	/* a heartbeat updates the record's last_heartbeat, not the files */
 	warp(30);
 	before = snapshot_ref(r.snap);
 	assert_int_equal(regchain_peer_call(&chain, &peers[1], "updateHeartbeat()"), 0);
@@ -204,6 +204,10 @@ test_sync_and_events(void **state)
 	assert_int_equal(r.snap->peers_txt.len, before->peers_txt.len);
 	assert_memory_equal(r.snap->peers_txt.data, before->peers_txt.data, before->peers_txt.len);
 	assert_true(r.snap->peers[1].last_heartbeat > before->peers[1].last_heartbeat);
+	/* ... and no file the inotify contract covers changes with it */
+	assert_int_equal(r.snap->json_txt.len, before->json_txt.len);
+	assert_memory_equal(r.snap->json_txt.data, before->json_txt.data, before->json_txt.len);
+	assert_int_equal(r.snap->leader_txt.len, before->leader_txt.len);
 	snapshot_unref(before);
 
 	/* expiry by chain time, no event: peers 1 and 3 pass the TTL */
