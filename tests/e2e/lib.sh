@@ -5,7 +5,7 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #   e2e_init                      # temp dir, traps, builds if needed
-#   e2e_anvil                     # $E2E_RPC
+#   e2e_anvil                     # $E2E_RPC (E2E_BLOCK_TIME=0: automine)
 #   e2e_deploy [TTL]              # $E2E_CONTRACT (open enrollment, sim KMS root, sim app)
 #   e2e_sim NAME                  # a simulated TEE: $E2E_DIR/NAME/agent.sock
 #   e2e_mount NAME [extra -o]     # daemon NAME mounted at $E2E_DIR/NAME/p2p
@@ -89,12 +89,19 @@ e2e_free_port() {
 
 e2e_cast() { local sub=$1; shift; "$E2E_BIN/cast" "$sub" --rpc-url "$E2E_RPC" "$@"; }
 
-# e2e_anvil [extra anvil args]: a dev chain with a block every second.
+# Mining: a block every E2E_BLOCK_TIME seconds (default 1); 0 mines each
+# transaction at once (automine).
+e2e_mining() {
+	local bt=${E2E_BLOCK_TIME:-1}
+	[ "$bt" = 0 ] || echo "--block-time $bt"
+}
+
+# e2e_anvil [extra anvil args]: a dev chain on a free port.
 e2e_anvil() {
 	local port tries
 	port=$(e2e_free_port)
 	E2E_ANVIL_PORT=$port
-	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$port" --block-time 1 --silent \
+	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$port" $(e2e_mining) --silent \
 		--state "$E2E_DIR/anvil-state.json" "$@" >"$E2E_DIR/anvil.log" 2>&1 &
 	E2E_ANVIL_PID=$!
 	E2E_PIDS+=("$E2E_ANVIL_PID")
@@ -113,7 +120,7 @@ e2e_anvil_stop() {
 }
 e2e_anvil_start_again() {
 	local tries
-	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$E2E_ANVIL_PORT" --block-time 1 --silent \
+	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$E2E_ANVIL_PORT" $(e2e_mining) --silent \
 		--state "$E2E_DIR/anvil-state.json" >>"$E2E_DIR/anvil.log" 2>&1 &
 	E2E_ANVIL_PID=$!
 	E2E_PIDS+=("$E2E_ANVIL_PID")
