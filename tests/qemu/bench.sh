@@ -13,10 +13,14 @@ echo "bench kernel wg-apply one-peer change (1001): $(wa wgb1 51900 /peers1001)"
 echo "bench kernel wg-apply same set again (no-op): $(wa wgb1 51900 /peers1001)"
 ns a $IP link add wgb2 type wireguard
 ns a $IP link add wgb3 type wireguard
+# up like wg-apply's device, so that the kernel treats the peers alike
+ns a $IP link set wgb2 up
+ns a $IP link set wgb3 up
+sed 's/^ListenPort = 51901/ListenPort = 51902/' /conf1000 >/tmp/conf1000b
 echo "bench kernel wg syncconf 1000-peer set: $(ns a $WA time /usr/bin/wg syncconf wgb2 /conf1000)"
 cat /conf1000 /conf1 >/tmp/conf1001
 echo "bench kernel wg syncconf one-peer change (1001): $(ns a $WA time /usr/bin/wg syncconf wgb2 /tmp/conf1001)"
-echo "bench kernel wg syncconf 1000-peer set (wgb3): $(ns a $WA time /usr/bin/wg syncconf wgb3 /conf1000)"
+echo "bench kernel wg syncconf 1000-peer set (wgb3): $(ns a $WA time /usr/bin/wg syncconf wgb3 /tmp/conf1000b)"
 key=$(sed -n 's/^PublicKey = //p' /conf1)
 aip=$(sed -n 's/^AllowedIPs = //p' /conf1)
 ep=$(sed -n 's/^Endpoint = //p' /conf1)
