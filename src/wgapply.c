@@ -271,6 +271,34 @@ config_ok(const struct wgapply_config *c)
 }
 
 int
+wgapply_config_from_options(const struct options *o, const uint8_t sk[WG_KEY_LEN],
+			    const uint8_t pub[WG_KEY_LEN], uint64_t token_id,
+			    struct wgapply_config *ret)
+{
+	struct wgapply_config c;
+	uint64_t hosts;
+
+	if (o->mode != P2P_MODE_WIREGUARD || o->mesh_prefix < 8 || o->mesh_prefix > 30)
+		return -EINVAL;
+	hosts = (UINT64_C(1) << (32 - o->mesh_prefix)) - 2;
+	if (token_id == 0 || token_id > hosts)
+		return -ERANGE;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.ifname, o->wg_ifname, sizeof(c.ifname) - 1);
+	c.backend = o->wg_backend;
+	c.listen_port = o->wg_port;
+	c.mesh_net = o->mesh_net;
+	c.mesh_prefix = o->mesh_prefix;
+	c.mesh_ip.s_addr = htonl(ntohl(o->mesh_net.s_addr) + (uint32_t)token_id);
+	c.keepalive = o->wg_keepalive;
+	memcpy(c.private_key, sk, WG_KEY_LEN);
+	memcpy(c.public_key, pub, WG_KEY_LEN);
+	*ret = c;
+	explicit_bzero(&c, sizeof(c));
+	return 0;
+}
+
+int
 wgapply_new(const struct wgapply_config *cfg, struct wgapply **ret_a, char *err, size_t errsz)
 {
 	struct wgapply *a;

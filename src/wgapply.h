@@ -67,6 +67,17 @@ struct wgapply_stats {
 struct wgapply;
 
 /*
+ * Fill *ret from the daemon's options, this instance's WireGuard key pair
+ * (copied: wipe ret with explicit_bzero() after wgapply_new()) and its
+ * token id (mesh address: host token_id of the mesh network, as the
+ * registry's addressing rule says).  Returns 0, -EINVAL (not WireGuard
+ * mode), -ERANGE (the token has no host address in the mesh network).
+ */
+int wgapply_config_from_options(const struct options *o, const uint8_t sk[WG_KEY_LEN],
+				const uint8_t pub[WG_KEY_LEN], uint64_t token_id,
+				struct wgapply_config *ret);
+
+/*
  * Set up the interface as above.  Returns 0 and *ret_a, or -errno with a
  * lowercase message in err (errsz bytes): -EEXIST (name taken by another
  * kind of link), -ENOENT (no backend: no kernel WireGuard and no

@@ -146,7 +146,7 @@ family_msg_cb(const struct nlmsghdr *nlh, void *data)
 int
 wgnl_family(struct wgnl *nl)
 {
-	uint8_t msg[256] __attribute__((aligned(8)));
+	uint8_t msg[256] __attribute__((aligned(8))) = { 0 };
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
 	struct rxbuf *rx;
@@ -218,7 +218,7 @@ rt_start(uint8_t *msg, struct wgnl *nl, uint16_t type, uint16_t flags)
 int
 wgnl_link_create(struct wgnl *nl, const char *ifname)
 {
-	uint8_t msg[512] __attribute__((aligned(8)));
+	uint8_t msg[512] __attribute__((aligned(8))) = { 0 };
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	struct nlattr *li;
@@ -241,7 +241,7 @@ wgnl_link_create(struct wgnl *nl, const char *ifname)
 static int
 link_simple(struct wgnl *nl, const char *ifname, uint16_t type, bool up)
 {
-	uint8_t msg[256] __attribute__((aligned(8)));
+	uint8_t msg[256] __attribute__((aligned(8))) = { 0 };
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	int idx, r;
@@ -314,7 +314,7 @@ link_msg_cb(const struct nlmsghdr *nlh, void *data)
 int
 wgnl_link_kind(struct wgnl *nl, const char *ifname, char kind[WGNL_KIND_MAX])
 {
-	uint8_t msg[256] __attribute__((aligned(8)));
+	uint8_t msg[256] __attribute__((aligned(8))) = { 0 };
 	struct kind_ctx k;
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
@@ -357,7 +357,7 @@ wgnl_link_kind(struct wgnl *nl, const char *ifname, char kind[WGNL_KIND_MAX])
 int
 wgnl_addr_add(struct wgnl *nl, const char *ifname, struct in_addr addr, uint8_t prefix)
 {
-	uint8_t msg[256] __attribute__((aligned(8)));
+	uint8_t msg[256] __attribute__((aligned(8))) = { 0 };
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 	int idx, r;
@@ -381,7 +381,7 @@ wgnl_addr_add(struct wgnl *nl, const char *ifname, struct in_addr addr, uint8_t 
 int
 wgnl_route_add(struct wgnl *nl, const char *ifname, struct in_addr net, uint8_t prefix)
 {
-	uint8_t msg[256] __attribute__((aligned(8)));
+	uint8_t msg[256] __attribute__((aligned(8))) = { 0 };
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 	int idx, r;
@@ -819,9 +819,11 @@ check_changes(const struct wg_device *ch)
 static struct nlmsghdr *
 set_start(uint8_t *msg, const struct wg_device *ch, uint16_t family, uint32_t seq, bool first)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(msg);
+	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
 
+	memset(msg, 0, WGNL_MSG_MAX);	/* attribute padding goes out too */
+	nlh = mnl_nlmsg_put_header(msg);
 	nlh->nlmsg_type = family;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = seq;
@@ -922,7 +924,7 @@ wgnl_set_device(struct wgnl *nl, const struct wg_device *ch, unsigned int *ret_m
 int
 wgnl_get_device(struct wgnl *nl, const char *ifname, struct wg_device *ret)
 {
-	uint8_t msg[256] __attribute__((aligned(8)));
+	uint8_t msg[256] __attribute__((aligned(8))) = { 0 };
 	struct wg_device d;
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
