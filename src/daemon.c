@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -27,7 +29,11 @@ struct daemon {
 	struct registrar *reg;
 	pthread_t sig_thread;
 	sigset_t sigs;
+	/* who stops the view: STOP_NONE, then the signal thread or main, once */
+	atomic_int stop_state;
 };
+
+enum { STOP_NONE = 0, STOP_BY_SIGNAL, STOP_BY_MAIN };
 
 /* fs's reg_request: the registrar exists before fs_run() starts the caller. */
 static int
@@ -89,7 +95,10 @@ signal_main(void *arg)
 	struct daemon *d = arg;
 	int sig = 0;
 
-	if (sigwait(&d->sigs, &sig) == 0 && sig != SIGUSR2) {
+	int none = STOP_NONE;
+
+	if (sigwait(&d->sigs, &sig) == 0 && sig != SIGUSR2 &&
+	    atomic_compare_exchange_strong(&d->stop_state, &none, STOP_BY_SIGNAL)) {
 		log_info("daemon: signal %d, unmounting", sig);
 		fs_stop(d->fs);
 	}
@@ -177,6 +186,37 @@ daemon_release(struct daemon *d)
 	ethkey_global_free();
 }
 
+/*
+ * Stop the signal thread and release everything.  A signal thread that won
+ * the stop may still sit in the request fs_stop() sent through the mount to
+ * wake the loop; only the unmount in fs_free() fails that request, and
+ * fs_stop() touches nothing of fs once the request is on its way (the loop
+ * could not have ended otherwise).  After an outside unmount that raced a
+ * signal, the request goes to the bare directory and returns at once: give
+ * it a second before freeing.
+ */
+static void
+join_signal_thread(struct daemon *d)
+{
+	int none = STOP_NONE;
+	struct timespec ts;
+
+	if (atomic_compare_exchange_strong(&d->stop_state, &none, STOP_BY_MAIN)) {
+		pthread_kill(d->sig_thread, SIGUSR2);
+		pthread_join(d->sig_thread, NULL);
+		daemon_release(d);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 1;
+	if (pthread_timedjoin_np(d->sig_thread, NULL, &ts) == 0) {
+		daemon_release(d);
+		return;
+	}
+	daemon_release(d);
+	pthread_join(d->sig_thread, NULL);
+}
+
 int
 daemon_run(const struct daemon_config *c)
 {
@@ -232,15 +272,7 @@ daemon_run(const struct daemon_config *c)
 	}
 	registrar_stop(d.reg);
 	watcher_stop(d.w);
-	/*
-	 * After a signal, the signal thread may still sit in the request that
-	 * fs_stop() sent through the mount to wake the loop; unmounting (in
-	 * fs_free()) fails that request, so join only after it.  fs_stop()
-	 * touches nothing of fs once its request is on its way.
-	 */
-	pthread_kill(d.sig_thread, SIGUSR2);	/* wakes it if no signal came */
-	daemon_release(&d);
-	pthread_join(d.sig_thread, NULL);
+	join_signal_thread(&d);
 	log_info("daemon: stopped");
 	return r;
 out_release:

@@ -867,7 +867,9 @@ do_heartbeat(struct registrar *reg)
 	log_warnx("registrar: heartbeat failed: %s", why);
 	if (r == -EHOSTUNREACH)
 		reg->chain_checked = false;
-	reg->next_heartbeat_ms = now_ms() + REGISTRAR_RETRY_MS;
+	/* retry well inside the TTL: sooner than the next regular heartbeat */
+	reg->next_heartbeat_ms = now_ms() + (heartbeat_interval(reg) / 2 < REGISTRAR_RETRY_MS ?
+	    heartbeat_interval(reg) / 2 : REGISTRAR_RETRY_MS);
 }
 
 static void

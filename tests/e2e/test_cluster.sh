@@ -19,7 +19,10 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 E2E_QUIET=1
-TTL=12
+# Heartbeats every 2 s against a 20 s TTL: an RPC outage of a few seconds on
+# a loaded machine stays well inside the TTL, and expiry takes 20 s.
+TTL=20
+HB=heartbeat=2s
 e2e_init
 
 ep() { e2e_endpoint "$1"; }
@@ -37,7 +40,7 @@ e2e_anvil
 e2e_deploy "$TTL"
 for i in 1 2 3; do
 	e2e_sim "n$i" "$i"
-	e2e_mount "n$i"
+	e2e_mount "n$i" "$HB"
 	e2e_fund "n$i"
 done
 
@@ -59,7 +62,7 @@ sleep 1
 
 say "2. a fourth instance joins: one event at each daemon; register is idempotent"
 e2e_sim n4 4
-e2e_mount n4
+e2e_mount n4 "$HB"
 e2e_fund n4
 e2e_register n4
 for i in 1 2 3 4; do e2e_wait_peers "n$i" 4; done
@@ -74,7 +77,7 @@ grep -q "already registered" "$E2E_DIR/n1/daemon.log" || fail "n1 did not log th
 say "3. restart: same state, no registration, no events"
 before=$(grep -v '^$' "$E2E_DIR/n2/p2p/register")
 e2e_umount n2
-e2e_mount n2
+e2e_mount n2 "$HB"
 for _ in $(seq 50); do
 	[ "$(field n2 state register)" = registered ] && break
 	sleep 0.1
@@ -143,6 +146,9 @@ expect_events 2 n1 n3
 say "6. register errors and hostile input"
 e2e_sim n5 5
 e2e_mount n5
+for _ in $(seq 50); do [ "$(field n5 low_balance status)" = 1 ] && break; sleep 0.1; done
+[ "$(field n5 low_balance status)" = 1 ] || fail "unfunded n5: status has no low-balance warning"
+[ "$(field n1 low_balance status)" = 0 ] || fail "funded n1: status warns of a low balance"
 r=$(e2e_write "$E2E_DIR/n5/p2p/register" register)
 [ "$r" = ENOSPC ] || fail "unfunded register: $r, want ENOSPC"
 grep -q "^error=ENOSPC" "$E2E_DIR/n5/p2p/register" || fail "register does not show ENOSPC"
@@ -172,6 +178,7 @@ hostile mode "$d" -o "contract=$E2E_CONTRACT,mode=carrier-pigeon,rpc=$E2E_RPC"
 hostile rpc "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=file:///etc/passwd"
 hostile rpc "$d" -o "contract=$E2E_CONTRACT,mode=tls"
 hostile poll "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,poll=-1"
+hostile register_gid "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,register_gid=100"
 hostile bogus "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,bogus=1"
 hostile "not a directory" /etc/passwd -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC"
 hostile "\-\-frobnicate" --frobnicate
