@@ -1066,6 +1066,35 @@ registrar_get_status(struct registrar *reg, struct registrar_status *ret)
 	pthread_mutex_unlock(&reg->lock);
 }
 
+int
+registrar_wg_self(struct registrar *reg, struct identity_wg *ret_key, uint64_t *ret_token)
+{
+	struct registrar_status st;
+	struct identity_wg w;
+	bool have;
+
+	if (reg->o.mode != P2P_MODE_WIREGUARD)
+		return -EINVAL;
+	/* the key is guarded by op_lock, which a chain operation may hold for long */
+	if (pthread_mutex_trylock(&reg->op_lock) != 0)
+		return -EAGAIN;
+	have = reg->have_id && reg->has_wg;
+	if (have)
+		w = reg->wg;
+	pthread_mutex_unlock(&reg->op_lock);
+	if (!have)
+		return -EAGAIN;
+	registrar_get_status(reg, &st);
+	if (!st.registered || st.token_id == 0) {
+		identity_wg_release(&w);
+		return -EAGAIN;
+	}
+	*ret_key = w;
+	*ret_token = st.token_id;
+	identity_wg_release(&w);
+	return 0;
+}
+
 void
 registrar_stop(struct registrar *reg)
 {

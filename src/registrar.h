@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "fs.h"
+#include "identity.h"
 #include "options.h"
 #include "snapshot.h"
 
@@ -116,6 +117,15 @@ int registrar_error_errno(const char *signature, const char **ret_why);
 
 /* Copy the status figures.  Thread-safe. */
 void registrar_get_status(struct registrar *reg, struct registrar_status *ret);
+
+/*
+ * WireGuard mode: this instance's key pair (a copy of the secret: the
+ * caller wipes it with identity_wg_release()) and its token id, once the
+ * identity is loaded and the instance registered.  Returns 0, -EAGAIN (not
+ * yet, or a chain operation holds the registrar: ask again later; never
+ * blocks), -EINVAL (not WireGuard mode).  Thread-safe.
+ */
+int registrar_wg_self(struct registrar *reg, struct identity_wg *ret_key, uint64_t *ret_token);
 
 /* Stop and join the thread (a request in flight finishes first). */
 void registrar_stop(struct registrar *reg);

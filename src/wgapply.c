@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "log.h"
 #include "wgapply.h"
 #include "wgnl.h"
 #include "wguapi.h"
@@ -599,4 +600,198 @@ wgapply_get_stats(struct wgapply *a, struct wgapply_stats *ret)
 	pthread_mutex_lock(&a->lock);
 	*ret = a->st;
 	pthread_mutex_unlock(&a->lock);
+}
+
+/* ---- the runner ---- */
+
+struct wgapply_runner {
+	struct options o;
+	int (*self)(void *arg, struct identity_wg *ret_key, uint64_t *ret_token);
+	void *arg;
+	uint64_t reconcile_ms;
+	const char *uapi_dir;
+	pthread_t thread;
+	pthread_mutex_t lock;		/* guards pending, stop, backend */
+	pthread_cond_t cond;
+	struct snapshot *pending;	/* newest snapshot not applied yet */
+	bool stop;
+	char backend[16];
+	/* runner thread only */
+	struct wgapply *a;
+	struct snapshot *last;		/* the newest set */
+	uint64_t last_seq, applied_seq;	/* counts snapshots: newest, handed to the applier */
+	char last_err[WGAPPLY_ERR_MAX];
+};
+
+/* Log an error once until it changes (retries every interval would flood). */
+static void
+runner_error(struct wgapply_runner *r, const char *msg)
+{
+	if (strcmp(msg, r->last_err) == 0)
+		return;
+	snprintf(r->last_err, sizeof(r->last_err), "%s", msg);
+	log_warnx("wireguard: %s", msg);
+}
+
+static void
+runner_setup(struct wgapply_runner *r)
+{
+	struct identity_wg key;
+	struct wgapply_config cfg;
+	char err[WGAPPLY_ERR_MAX];
+	uint64_t token = 0;
+	int e;
+
+	e = r->self(r->arg, &key, &token);
+	if (e < 0) {
+		if (e != -EAGAIN)
+			runner_error(r, "cannot get this instance's WireGuard key");
+		return;
+	}
+	e = wgapply_config_from_options(&r->o, key.sk, key.pub, token, &cfg);
+	identity_wg_release(&key);
+	if (e < 0) {
+		snprintf(err, sizeof(err), "token %llu has no address in the mesh network",
+			 (unsigned long long)token);
+		runner_error(r, err);
+		return;
+	}
+	cfg.uapi_dir = r->uapi_dir;
+	e = wgapply_new(&cfg, &r->a, err, sizeof(err));
+	explicit_bzero(&cfg, sizeof(cfg));
+	if (e < 0) {
+		runner_error(r, err);
+		return;
+	}
+	r->last_err[0] = '\0';
+	log_info("wireguard: interface '%s' up (%s backend)", wgapply_ifname(r->a),
+		 wgapply_backend_name(r->a));
+	pthread_mutex_lock(&r->lock);
+	snprintf(r->backend, sizeof(r->backend), "%s", wgapply_backend_name(r->a));
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void
+runner_step(struct wgapply_runner *r, struct snapshot *snap)
+{
+	char err[WGAPPLY_ERR_MAX];
+	int e;
+
+	if (snap) {
+		snapshot_unref(r->last);
+		r->last = snap;
+		r->last_seq++;
+	}
+	if (!r->a)
+		runner_setup(r);
+	if (!r->a || !r->last)
+		return;
+	if (r->applied_seq != r->last_seq) {
+		e = wgapply_snapshot(r->a, r->last);
+		r->applied_seq = r->last_seq;	/* kept as the wanted set even on failure */
+	} else {
+		e = wgapply_reconcile(r->a);
+	}
+	if (e < 0) {
+		snprintf(err, sizeof(err), "cannot configure '%s': %s", wgapply_ifname(r->a),
+			 strerror(-e));
+		runner_error(r, err);
+	} else {
+		r->last_err[0] = '\0';
+	}
+}
+
+static void *
+runner_main(void *arg)
+{
+	struct wgapply_runner *r = arg;
+	struct snapshot *snap;
+	struct timespec ts;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		snap = r->pending;
+		r->pending = NULL;
+		pthread_mutex_unlock(&r->lock);
+		runner_step(r, snap);
+		pthread_mutex_lock(&r->lock);
+		if (r->stop || r->pending)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)(r->reconcile_ms / 1000);
+		ts.tv_nsec += (long)(r->reconcile_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+int
+wgapply_runner_start(const struct wgapply_runner_config *c, struct wgapply_runner **ret)
+{
+	struct wgapply_runner *r;
+	int e;
+
+	if (c->o->mode != P2P_MODE_WIREGUARD || !c->self)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->o = *c->o;
+	r->self = c->self;
+	r->arg = c->arg;
+	r->reconcile_ms = c->reconcile_ms ? c->reconcile_ms : WGAPPLY_RECONCILE_MS;
+	r->uapi_dir = c->uapi_dir;
+	snprintf(r->backend, sizeof(r->backend), "none");
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	e = -pthread_create(&r->thread, NULL, runner_main, r);
+	if (e < 0) {
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		return e;
+	}
+	*ret = r;
+	return 0;
+}
+
+void
+wgapply_runner_publish(struct wgapply_runner *r, struct snapshot *snap)
+{
+	pthread_mutex_lock(&r->lock);
+	snapshot_unref(r->pending);
+	r->pending = snapshot_ref(snap);
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+wgapply_runner_backend(struct wgapply_runner *r, char backend[16])
+{
+	pthread_mutex_lock(&r->lock);
+	memcpy(backend, r->backend, 16);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+wgapply_runner_free(struct wgapply_runner *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	snapshot_unref(r->pending);
+	snapshot_unref(r->last);
+	wgapply_free(r->a);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
 }

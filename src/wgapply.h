@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "identity.h"
 #include "options.h"
 #include "snapshot.h"
 #include "wg.h"
@@ -117,5 +118,44 @@ int wgapply_fill_stats(struct wgapply *a, struct peer *peers, size_t n);
 
 /* Copy the counters. */
 void wgapply_get_stats(struct wgapply *a, struct wgapply_stats *ret);
+
+/*
+ * The runner: the daemon's WireGuard view.  A thread that waits until this
+ * instance has its WireGuard key and token (the self callback answers
+ * -EAGAIN until then), sets the device up with wgapply_new() (a failure is
+ * logged once per distinct message and retried every interval), applies
+ * each snapshot handed to wgapply_runner_publish(), and reconciles every
+ * reconcile_ms so that a peer changed by hand is put back.
+ */
+#define WGAPPLY_RECONCILE_MS	5000
+
+struct wgapply_runner_config {
+	const struct options *o;	/* copied */
+	/* This instance's key pair (copied into ret_key, which the runner
+	 * wipes) and token id; -EAGAIN while not known yet. */
+	int (*self)(void *arg, struct identity_wg *ret_key, uint64_t *ret_token);
+	void *arg;
+	uint64_t reconcile_ms;		/* 0: WGAPPLY_RECONCILE_MS */
+	const char *uapi_dir;		/* NULL: default (tests) */
+};
+
+struct wgapply_runner;
+
+/* Start the runner thread.  Returns 0, -EINVAL (not WireGuard mode),
+ * -ENOMEM, -errno of pthread_create. */
+int wgapply_runner_start(const struct wgapply_runner_config *c, struct wgapply_runner **ret);
+
+/* Hand over a new snapshot (a reference is taken).  Never blocks on the
+ * device.  Thread-safe. */
+void wgapply_runner_publish(struct wgapply_runner *r, struct snapshot *snap);
+
+/*
+ * Copy the backend name ("kernel", "userspace", or "none" before the
+ * device is up) into backend (16 bytes).  Thread-safe.
+ */
+void wgapply_runner_backend(struct wgapply_runner *r, char backend[16]);
+
+/* Stop the thread and free; the interface stays.  NULL is fine. */
+void wgapply_runner_free(struct wgapply_runner *r);
 
 #endif
