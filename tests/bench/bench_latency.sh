@@ -135,7 +135,7 @@ for poll in "${POLLS[@]}"; do
 	run_poll "$poll" "$k" || fail "benchmark at poll=$poll failed"
 	# each poll interval gets a fresh cluster
 	for m in "${E2E_MOUNTS[@]}"; do fusermount3 -u "$m" 2>/dev/null || true; done
-	for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	sleep 1
-	E2E_MOUNTS=(); E2E_PIDS=()
+	e2e_stop_pids "${E2E_PIDS[@]}"
+	e2e_stop_pids "${E2E_ANVILS[@]}"
+	E2E_MOUNTS=(); E2E_PIDS=(); E2E_ANVILS=()
 done

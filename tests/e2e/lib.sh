@@ -27,6 +27,7 @@ E2E_OWNER_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 E2E_KMS_ROOT=0xa7f6043c29f9cc1d9d6acf554c53e0c6792aaeaf
 E2E_APP_ID=0x5bb4ff9a3837357f19dc176407a5709c62eb6c56
 E2E_PIDS=()
+E2E_ANVILS=()
 E2E_MOUNTS=()
 E2E_DIR=
 E2E_QUIET=${E2E_QUIET:-0}
@@ -35,22 +36,30 @@ say()  { echo "== $*"; }
 info() { [ "$E2E_QUIET" = 1 ] || echo "   $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+e2e_stop_pids() {	# SIGTERM, up to 10 s, then SIGKILL
+	local p
+	for p in "$@"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "$@"; do
+		for _ in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -9 "$p" 2>/dev/null || true
+	done
+}
+
 e2e_cleanup() {
 	local rc=$? m p
 	trap - EXIT INT TERM
 	for m in "${E2E_MOUNTS[@]}"; do
 		fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true
 	done
-	for p in "${E2E_PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${E2E_PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -9 "$p" 2>/dev/null || true
-	done
+	# daemons and simulators first, while the chain still answers (a daemon
+	# finishes a transaction in flight before it exits), then anvil
+	e2e_stop_pids "${E2E_PIDS[@]}"
+	e2e_stop_pids "${E2E_ANVILS[@]}"
 	if [ -n "$E2E_DIR" ] && [ -d "$E2E_DIR" ]; then
 		if [ "$rc" -ne 0 ]; then
 			for f in "$E2E_DIR"/*/daemon.log; do
@@ -104,7 +113,7 @@ e2e_anvil() {
 	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$port" $(e2e_mining) --silent \
 		--state "$E2E_DIR/anvil-state.json" "$@" >"$E2E_DIR/anvil.log" 2>&1 &
 	E2E_ANVIL_PID=$!
-	E2E_PIDS+=("$E2E_ANVIL_PID")
+	E2E_ANVILS+=("$E2E_ANVIL_PID")
 	E2E_RPC=http://127.0.0.1:$port
 	for tries in $(seq 100); do
 		"$E2E_BIN/cast" chain-id --rpc-url "$E2E_RPC" >/dev/null 2>&1 && return 0
@@ -123,7 +132,7 @@ e2e_anvil_start_again() {
 	"$E2E_BIN/anvil" --host 127.0.0.1 --port "$E2E_ANVIL_PORT" $(e2e_mining) --silent \
 		--state "$E2E_DIR/anvil-state.json" >>"$E2E_DIR/anvil.log" 2>&1 &
 	E2E_ANVIL_PID=$!
-	E2E_PIDS+=("$E2E_ANVIL_PID")
+	E2E_ANVILS+=("$E2E_ANVIL_PID")
 	for tries in $(seq 100); do
 		"$E2E_BIN/cast" chain-id --rpc-url "$E2E_RPC" >/dev/null 2>&1 && return 0
 		sleep 0.1
