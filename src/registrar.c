@@ -875,6 +875,7 @@ do_heartbeat(struct registrar *reg)
 static void
 check_balance(struct registrar *reg)
 {
+	uint64_t ttl;
 	uint8_t bal[32];
 	bool low;
 	int r;
@@ -894,6 +895,12 @@ check_balance(struct registrar *reg)
 	memcpy(reg->st.balance_be, bal, 32);
 	pthread_mutex_unlock(&reg->lock);
 	reg->next_balance_ms = now_ms() + REG_BALANCE_EVERY_MS;
+	/* the owner may change the TTL: keep the heartbeat well inside it */
+	if (call_u64(reg, REGISTRY_FN_HEARTBEAT_TTL, NULL, &ttl) == 0 && ttl != reg->ttl) {
+		reg->ttl = ttl;
+		if (reg->next_heartbeat_ms > now_ms() + heartbeat_interval(reg))
+			reg->next_heartbeat_ms = now_ms() + heartbeat_interval(reg);
+	}
 	if (reg->hooks.balance)
 		reg->hooks.balance(reg->hooks.arg, low);
 }
