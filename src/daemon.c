@@ -22,6 +22,7 @@
 #include "rpc.h"
 #include "snapshot.h"
 #include "watcher.h"
+#include "wgapply.h"
 
 struct daemon {
 	struct fs *fs;
@@ -31,6 +32,9 @@ struct daemon {
 	sigset_t sigs;
 	/* who stops the view: STOP_NONE, then the signal thread or main, once */
 	atomic_int stop_state;
+	const struct options *o;
+	/* WireGuard mode: stored once by main, read by the watcher thread */
+	_Atomic(struct wgapply_runner *) wgr;
 };
 
 enum { STOP_NONE = 0, STOP_BY_SIGNAL, STOP_BY_MAIN };
@@ -50,22 +54,32 @@ static void
 sink_publish(void *arg, struct snapshot *snap)
 {
 	struct daemon *d = arg;
+
+	struct wgapply_runner *wgr = atomic_load(&d->wgr);
 	int r;
 
 	r = fs_publish(d->fs, snap);
 	if (r < 0)
 		log_warnx("daemon: cannot publish the peer set: %s", strerror(-r));
+	if (wgr)
+		wgapply_runner_publish(wgr, snap);
 }
 
 static void
 sink_status(void *arg, const struct snapshot_status *st)
 {
 	struct daemon *d = arg;
+	struct wgapply_runner *wgr = atomic_load(&d->wgr);
+	char backend[16];
 	struct buf out;
 	int r;
 
 	buf_init(&out, SNAPSHOT_TEXT_MAX);
 	r = snapshot_render_status(st, &out);
+	if (r == 0 && wgr) {
+		wgapply_runner_backend(wgr, backend);
+		r = buf_printf(&out, "wg_backend=%s\nwg_interface=%s\n", backend, d->o->wg_ifname);
+	}
 	if (r == 0)
 		r = fs_set_text(d->fs, FS_TEXT_STATUS, out.data, out.len);
 	if (r < 0)
@@ -177,9 +191,45 @@ start_registrar(struct daemon *d, const struct options *o)
 	return r;
 }
 
+/* The registrar hands the applier its key and token (-EAGAIN until then). */
+static int
+wg_self(void *arg, struct identity_wg *ret_key, uint64_t *ret_token)
+{
+	struct daemon *d = arg;
+
+	return registrar_wg_self(d->reg, ret_key, ret_token);
+}
+
+/* WireGuard mode: the applier thread, fed the set published so far. */
+static int
+start_wireguard(struct daemon *d, const struct options *o)
+{
+	struct wgapply_runner_config wc = { .o = o, .self = wg_self, .arg = d };
+	struct wgapply_runner *wgr;
+	struct snapshot *snap;
+	int r;
+
+	if (o->mode != P2P_MODE_WIREGUARD)
+		return 0;
+	r = wgapply_runner_start(&wc, &wgr);
+	if (r < 0) {
+		log_warnx("daemon: cannot start the WireGuard applier: %s", strerror(-r));
+		return r;
+	}
+	atomic_store(&d->wgr, wgr);
+	snap = watcher_snapshot(d->w);
+	if (snap) {
+		wgapply_runner_publish(wgr, snap);
+		snapshot_unref(snap);
+	}
+	return 0;
+}
+
 static void
 daemon_release(struct daemon *d)
 {
+	/* the watcher (which publishes to it) is stopped; the registrar still exists */
+	wgapply_runner_free(atomic_exchange(&d->wgr, NULL));
 	registrar_free(d->reg);
 	watcher_free(d->w);
 	fs_free(d->fs);
@@ -231,6 +281,7 @@ daemon_run(const struct daemon_config *c)
 	int r;
 
 	memset(&d, 0, sizeof(d));
+	d.o = &c->opts;
 	fc.reg_arg = &d;
 	log_init(c->foreground && !c->use_syslog, LOG_DAEMON);
 	log_setverbose(c->debug);
@@ -264,6 +315,8 @@ daemon_run(const struct daemon_config *c)
 	r = start_watcher(&d, &c->opts);
 	if (r == 0)
 		r = start_registrar(&d, &c->opts);
+	if (r == 0)
+		r = start_wireguard(&d, &c->opts);
 	if (r == 0) {
 		log_info("daemon: serving '%s'", c->mountpoint);
 		r = fs_run(d.fs);

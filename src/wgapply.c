@@ -614,6 +614,7 @@ struct wgapply_runner {
 	pthread_mutex_t lock;		/* guards pending, stop, backend */
 	pthread_cond_t cond;
 	struct snapshot *pending;	/* newest snapshot not applied yet */
+	uint64_t newest_gen;		/* generation of the newest one handed over */
 	bool stop;
 	char backend[16];
 	/* runner thread only */
@@ -764,6 +765,13 @@ void
 wgapply_runner_publish(struct wgapply_runner *r, struct snapshot *snap)
 {
 	pthread_mutex_lock(&r->lock);
+	/* callers may race (the watcher thread, the daemon at start): keep the newest */
+	if ((r->pending && r->pending->generation > snap->generation) ||
+	    snap->generation < r->newest_gen) {
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	r->newest_gen = snap->generation;
 	snapshot_unref(r->pending);
 	r->pending = snapshot_ref(snap);
 	pthread_cond_signal(&r->cond);

@@ -145,7 +145,8 @@ struct wgapply_runner;
  * -ENOMEM, -errno of pthread_create. */
 int wgapply_runner_start(const struct wgapply_runner_config *c, struct wgapply_runner **ret);
 
-/* Hand over a new snapshot (a reference is taken).  Never blocks on the
+/* Hand over a new snapshot (a reference is taken); one older (by
+ * generation) than the newest handed over is ignored.  Never blocks on the
  * device.  Thread-safe. */
 void wgapply_runner_publish(struct wgapply_runner *r, struct snapshot *snap);
 
