@@ -3,8 +3,9 @@
 # userspace backend (wireguard-go over UAPI) in network namespaces, driven by
 # tests/tools/wg-apply (the peer-set feeder; the daemon is not involved).
 #   - three namespaces on a bridged veth underlay (10.77.0.x), one
-#     wireguard-go interface each (unique names: the UAPI socket directory is
-#     shared), each configured by a wg-apply loop that re-reads a peer file
+#     WireGuard interface each with unique names (the UAPI socket directory
+#     is shared): wireguard-go forced on node 1, auto-detected on nodes 2
+#     and 3; each configured by a wg-apply loop that re-reads a peer file
 #     and reconciles every 300 ms
 #   - every node pings every other over the mesh (10.0.1.x)
 #   - a peer leaves: it is removed from every other device
@@ -95,10 +96,13 @@ write_peers() {	# write_peers N...: the peer set holds these nodes
 	echo "8 $(printf '%064x' 8) 10.77.0.8:51820;reboot" >>"$f"
 	mv "$f" "$tmp/peers"
 }
+# node 1 forces the userspace backend; the others detect it (auto: kernel
+# WireGuard when the kernel has it, else wireguard-go)
+backend_of() { [ "$1" = 1 ] && echo userspace || echo auto; }
 start_node() {
 	local i=$1
 	ns "$i" "$bin" apply -i "$(ifn "$i")" -s "${seed[$i]}" -t "$i" -f "$tmp/peers" \
-		-b userspace -k 5 -l 300 -n 0 >>"$tmp/node$i.log" 2>&1 &
+		-b "$(backend_of "$i")" -k 5 -l 300 -n 0 >>"$tmp/node$i.log" 2>&1 &
 	pids+=($!)
 	eval "node_pid_$i=$!"
 }
