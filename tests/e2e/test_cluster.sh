@@ -6,7 +6,7 @@
 #  2. a fourth joins: exactly one change event at each other daemon;
 #     register again: idempotent, no transaction
 #  3. restart: a daemon stopped and started again shows the same state, sends
-#     no registration, and nobody sees an event
+#     no registration, and nobody sees an event (nor on its own peers file)
 #  4. leave: one event each, the peer is gone everywhere
 #  5. forged registration (replayed app key + KMS signature with a self-made
 #     key): mined and reverted, never in any peers file
@@ -86,9 +86,14 @@ after=$(cat "$E2E_DIR/n2/p2p/register")
 [ "$before" = "$after" ] || fail "register after restart: '$after', before: '$before'"
 grep -q "^token_id=2$" "$E2E_DIR/n2/p2p/self" || fail "n2 self after restart"
 e2e_wait_peers n2 4
+# the restarted daemon's own peers file: the set it found is its baseline
+inotifywait -m -q -e modify,close_write --format '%e' "$E2E_DIR/n2/p2p/peers" \
+	>"$E2E_DIR/n2/events.restart" 2>/dev/null &
+E2E_PIDS+=($!)
 sleep 3
 [ "$(e2e_registrations)" = 4 ] || fail "the restarted daemon registered again"
 expect_events 1 n1 n3
+[ "$(grep -c . "$E2E_DIR/n2/events.restart")" = 0 ] || fail "events on the restarted daemon's peers"
 
 say "4. leave"
 [ "$(e2e_write "$E2E_DIR/n4/p2p/register" leave)" = OK ] || fail "leave failed"
@@ -96,6 +101,7 @@ say "4. leave"
 for i in 1 2 3 4; do e2e_wait_peers "n$i" 3; done
 sleep 3
 expect_events 2 n1 n3
+[ "$(grep -c CLOSE_WRITE "$E2E_DIR/n2/events.restart")" = 1 ] || fail "restarted n2: not one event for the leave"
 grep -q "$(ep 4)" "$E2E_DIR/n1/p2p/peers" && fail "n4 still listed"
 
 say "5. forged registration never appears"
