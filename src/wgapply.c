@@ -697,6 +697,16 @@ runner_step(struct wgapply_runner *r, struct snapshot *snap)
 		snprintf(err, sizeof(err), "cannot configure '%s': %s", wgapply_ifname(r->a),
 			 strerror(-e));
 		runner_error(r, err);
+		if (e == -ENODEV || e == -ENOENT || e == -ECONNREFUSED) {
+			/* the interface went away (deleted by hand, wireguard-go
+			 * killed): set it up again next round */
+			wgapply_free(r->a);
+			r->a = NULL;
+			r->applied_seq = r->last_seq - 1;
+			pthread_mutex_lock(&r->lock);
+			snprintf(r->backend, sizeof(r->backend), "none");
+			pthread_mutex_unlock(&r->lock);
+		}
 	} else {
 		r->last_err[0] = '\0';
 	}

@@ -7,6 +7,7 @@
 #   - each device holds the other instance as its only peer: its key, its
 #     mesh /32, its registered endpoint
 #   - a peer altered by hand with `wg set` is put back by the reconcile
+#   - an interface deleted by hand is set up again
 #   - an instance that leaves is removed from the other's device
 # Everything runs in a network namespace of its own (entered with nsenter,
 # so the FUSE mounts stay visible); the chain and both interfaces live
@@ -78,6 +79,12 @@ info "status shows wg_backend=userspace, wg_interface=$(ifn 1)"
 wg set "$(ifn 1)" peer "$(key_of w2)" allowed-ips 10.0.1.0/24,10.9.9.9/32 endpoint 127.0.0.1:9
 wait_for 15 peer_ok 1 2 || fail "w1: hand change not restored: $(wg show "$(ifn 1)" allowed-ips)"
 info "a hand-made change was put back"
+
+# an interface deleted by hand is set up again (wireguard-go exits with it)
+ip link del "$(ifn 1)"
+wait_for 30 peer_ok 1 2 || fail "w1: interface not set up again: $(wg show "$(ifn 1)" 2>&1)"
+ip -4 addr show dev "$(ifn 1)" | grep -q "$(e2e_self w1 mesh_ip)/" || fail "w1: no mesh address after re-creation"
+info "a deleted interface was set up again with its peer"
 
 # leaving removes the peer from the other device
 echo leave >"$E2E_DIR/w2/p2p/register" || fail "leave failed"
