@@ -68,7 +68,11 @@ fuzz() {
 	return $rc
 }
 
-suite build build || { echo "0 passed, 1 failed"; exit 1; }
+suite build build
+if [ "$failed" -ne 0 ]; then
+	echo "suites: 0 passed, 1 failed"
+	exit 1
+fi
 # forge first: it compiles contracts/out/, which unit tests check the C
 # binding's selectors against and the end-to-end tests deploy.
 suite "contracts (forge test)" forge_tests
