@@ -345,7 +345,7 @@ wgapply_free(struct wgapply *a)
 		return;
 	wgnl_close(a->nl);
 	wg_device_release(&a->wanted);
-	explicit_bzero(&a->cfg, sizeof(a->cfg));
+	explicit_bzero(a->cfg.private_key, sizeof(a->cfg.private_key));
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
