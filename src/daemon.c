@@ -273,10 +273,12 @@ daemon_run(const struct daemon_config *c)
 	struct daemon d;
 	struct fs_config fc = {
 		.mountpoint = c->mountpoint,
-		.mode = c->opts.strict_open ? FS_MODE_STRICT : FS_MODE_FAST,
+		.mode = c->opts.fast_read ? FS_MODE_FAST : FS_MODE_STRICT,
 		.allow_other = c->allow_other,
 		.debug = c->debug,
 		.reg_request = daemon_reg_request,
+		.has_register_gid = c->opts.has_register_gid,
+		.register_gid = c->opts.register_gid,
 	};
 	int r;
 

@@ -233,6 +233,9 @@ fs_fill_attr(const struct fs *fs, fuse_ino_t ino, const struct blob *b,
 	} else {
 		st->st_mode = S_IFREG | fs->files[ino].perm;
 		st->st_nlink = 1;
+		/* the kernel checks group writers (default_permissions) */
+		if (ino == INO_REGISTER && fs->cfg.has_register_gid)
+			st->st_gid = (gid_t)fs->cfg.register_gid;
 		st->st_size = (off_t)b->len;
 		st->st_mtim = b->mtime;
 	}
@@ -770,6 +773,8 @@ fs_init_files(struct fs *fs)
 		f->name = file_table[ino].name;
 		f->perm = file_table[ino].perm;
 		f->evented = file_table[ino].evented;
+		if (ino == INO_REGISTER && fs->cfg.has_register_gid)
+			f->perm = 0664;
 		if (ino == INO_REGISTER && fs->cfg.register_any_user)
 			f->perm = 0666;
 		f->cur = ino == INO_REGISTER ?

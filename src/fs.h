@@ -79,6 +79,8 @@ struct fs_config {
 	enum fs_mode mode;
 	bool allow_other;	/* let other users see the mount */
 	bool register_any_user;	/* register mode 0666 instead of 0644 */
+	bool has_register_gid;	/* register mode 0664, group register_gid */
+	uint32_t register_gid;
 	bool debug;		/* libfuse request tracing */
 	/*
 	 * Called on the fs request thread for each accepted register write, in

@@ -201,12 +201,6 @@ main(int argc, char **argv)
 	}
 	if (apply_fuse_rest(&c, rest) < 0 || check_mountpoint(c.mountpoint) < 0)
 		return EXIT_USAGE;
-	if (c.opts.has_register_gid) {
-		/* the view has no group-writable register yet: refuse, never ignore */
-		fprintf(stderr, "dstackp2pfs: option 'register_gid' is not supported yet "
-		    "(only root may write register)\n");
-		return EXIT_USAGE;
-	}
 	if (c.opts.log_syslog)
 		c.use_syslog = true;
 	return daemon_run(&c) < 0 ? EXIT_SETUP : EXIT_SUCCESS;

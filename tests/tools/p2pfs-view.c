@@ -261,19 +261,26 @@ main(int argc, char **argv)
 	struct fs_config cfg = { .mode = FS_MODE_FAST, .reg_request = reg_request };
 	static sigset_t set;
 	pthread_t ctl, sigt;
+	uint64_t gid;
 	int opt, r;
 
 	log_init(1, 0);
-	while ((opt = getopt(argc, argv, "sad")) != -1) {
+	while ((opt = getopt(argc, argv, "sadg:")) != -1) {
 		switch (opt) {
+		case 'g':
+			if (num_parse_u64(optarg, false, 0, UINT32_MAX - 1, &gid) < 0)
+				fatalx("bad gid '%s'", optarg);
+			cfg.has_register_gid = true;
+			cfg.register_gid = (uint32_t)gid;
+			break;
 		case 's': cfg.mode = FS_MODE_STRICT; break;
 		case 'a': cfg.allow_other = true; break;
 		case 'd': cfg.debug = true; break;
-		default: fatalx("usage: p2pfs-view [-s] [-a] [-d] MNT FIFO ACK");
+		default: fatalx("usage: p2pfs-view [-s] [-a] [-d] [-g GID] MNT FIFO ACK");
 		}
 	}
 	if (argc - optind != 3)
-		fatalx("usage: p2pfs-view [-s] [-a] [-d] MNT FIFO ACK");
+		fatalx("usage: p2pfs-view [-s] [-a] [-d] [-g GID] MNT FIFO ACK");
 	cfg.mountpoint = argv[optind];
 	ack_path = argv[optind + 2];
 	sigemptyset(&set);
