@@ -35,6 +35,13 @@ struct daemon {
 	const struct options *o;
 	/* WireGuard mode: stored once by main, read by the watcher thread */
 	_Atomic(struct wgapply_runner *) wgr;
+	/* the watcher's last status, re-rendered when the WireGuard backend
+	 * changes; status_lock guards these and serializes the rendering */
+	pthread_mutex_t status_lock;
+	bool has_status;
+	struct snapshot_status status;	/* its strings point into the arrays */
+	char status_url[SNAPSHOT_NOTE_MAX + 1];
+	char status_err[SNAPSHOT_NOTE_MAX + 1];
 };
 
 enum { STOP_NONE = 0, STOP_BY_SIGNAL, STOP_BY_MAIN };
@@ -65,15 +72,18 @@ sink_publish(void *arg, struct snapshot *snap)
 		wgapply_runner_publish(wgr, snap);
 }
 
+/* Render `status` from the saved one plus the WireGuard part.  status_lock. */
 static void
-sink_status(void *arg, const struct snapshot_status *st)
+render_status_locked(struct daemon *d)
 {
-	struct daemon *d = arg;
 	struct wgapply_runner *wgr = atomic_load(&d->wgr);
+	const struct snapshot_status *st = &d->status;
 	char backend[16];
 	struct buf out;
 	int r;
 
+	if (!d->has_status)
+		return;
 	buf_init(&out, SNAPSHOT_TEXT_MAX);
 	r = snapshot_render_status(st, &out);
 	if (r == 0 && wgr) {
@@ -85,6 +95,63 @@ sink_status(void *arg, const struct snapshot_status *st)
 	if (r < 0)
 		log_warnx("daemon: cannot render 'status': %s", strerror(-r));
 	buf_release(&out);
+}
+
+/* Copy a status string; one over SNAPSHOT_NOTE_MAX is refused by the renderer. */
+static const char *
+status_copy(char dst[SNAPSHOT_NOTE_MAX + 1], const char *src)
+{
+	size_t len;
+
+	if (!src)
+		return NULL;
+	len = strnlen(src, SNAPSHOT_NOTE_MAX + 1);
+	if (len > SNAPSHOT_NOTE_MAX)
+		return src;	/* not kept; rendering fails with -EINVAL, logged */
+	memcpy(dst, src, len + 1);
+	return dst;
+}
+
+static void
+sink_status(void *arg, const struct snapshot_status *st)
+{
+	struct daemon *d = arg;
+
+	pthread_mutex_lock(&d->status_lock);
+	d->status = *st;
+	d->status.rpc_url = status_copy(d->status_url, st->rpc_url);
+	d->status.last_error = status_copy(d->status_err, st->last_error);
+	d->has_status = true;
+	render_status_locked(d);
+	/* an over-long string was not copied: drop the pointer to it */
+	if (d->status.rpc_url == st->rpc_url)
+		d->status.rpc_url = NULL;
+	if (d->status.last_error == st->last_error)
+		d->status.last_error = NULL;
+	pthread_mutex_unlock(&d->status_lock);
+}
+
+/* The WireGuard runner's figures: republish the set with them. */
+static void
+wg_view(void *arg, struct snapshot *snap)
+{
+	struct daemon *d = arg;
+	int r;
+
+	r = fs_publish(d->fs, snap);
+	if (r < 0)
+		log_warnx("daemon: cannot publish the WireGuard figures: %s", strerror(-r));
+}
+
+/* The device came up or went away: status shows the backend at once. */
+static void
+wg_backend_changed(void *arg)
+{
+	struct daemon *d = arg;
+
+	pthread_mutex_lock(&d->status_lock);
+	render_status_locked(d);
+	pthread_mutex_unlock(&d->status_lock);
 }
 
 static void
@@ -204,7 +271,10 @@ wg_self(void *arg, struct identity_wg *ret_key, uint64_t *ret_token)
 static int
 start_wireguard(struct daemon *d, const struct options *o)
 {
-	struct wgapply_runner_config wc = { .o = o, .self = wg_self, .arg = d };
+	struct wgapply_runner_config wc = {
+		.o = o, .self = wg_self, .arg = d,
+		.view = wg_view, .backend_changed = wg_backend_changed,
+	};
 	struct wgapply_runner *wgr;
 	struct snapshot *snap;
 	int r;
@@ -217,6 +287,7 @@ start_wireguard(struct daemon *d, const struct options *o)
 		return r;
 	}
 	atomic_store(&d->wgr, wgr);
+	wg_backend_changed(d);	/* the device may be up already */
 	snap = watcher_snapshot(d->w);
 	if (snap) {
 		wgapply_runner_publish(wgr, snap);
@@ -234,6 +305,7 @@ daemon_release(struct daemon *d)
 	watcher_free(d->w);
 	fs_free(d->fs);
 	ethkey_global_free();
+	pthread_mutex_destroy(&d->status_lock);
 }
 
 /*
@@ -284,6 +356,7 @@ daemon_run(const struct daemon_config *c)
 
 	memset(&d, 0, sizeof(d));
 	d.o = &c->opts;
+	pthread_mutex_init(&d.status_lock, NULL);
 	fc.reg_arg = &d;
 	log_init(c->foreground && !c->use_syslog, LOG_DAEMON);
 	log_setverbose(c->debug);

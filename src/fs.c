@@ -36,6 +36,8 @@ struct blob {
 	struct snapshot *snap;		/* owns data when set */
 	const uint8_t *data;
 	size_t len;
+	const uint8_t *key;		/* change key (snapshot.h json_key); NULL: data */
+	size_t key_len;
 	struct timespec mtime;
 	uint8_t own[];
 };
@@ -77,6 +79,8 @@ struct fs {
 	struct reg_job *reg_head, **reg_tail;
 	size_t reg_len;
 	struct timespec last_mtime;
+	bool has_gen;			/* a snapshot was published */
+	uint64_t gen;			/* its generation */
 	struct fs_file files[INO_END];
 };
 
@@ -149,11 +153,13 @@ blob_new_copy(const void *data, size_t len)
 	b->own[len] = '\0';
 	b->data = b->own;
 	b->len = len;
+	b->key = NULL;
+	b->key_len = 0;
 	return b;
 }
 
 static struct blob *
-blob_new_snap(struct snapshot *s, const struct buf *part)
+blob_new_snap(struct snapshot *s, const struct buf *part, const struct buf *key)
 {
 	struct blob *b = malloc(sizeof(*b));
 
@@ -163,14 +169,34 @@ blob_new_snap(struct snapshot *s, const struct buf *part)
 	b->snap = snapshot_ref(s);
 	b->data = part->data ? part->data : (const uint8_t *)"";
 	b->len = part->len;
+	b->key = NULL;
+	b->key_len = 0;
+	if (key) {
+		b->key = key->data ? key->data : (const uint8_t *)"";
+		b->key_len = key->len;
+	}
 	return b;
+}
+
+static bool
+bytes_same(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
 }
 
 static bool
 blob_same(const struct blob *a, const struct blob *b)
 {
-	return a->len == b->len && (a->len == 0 ||
-	    memcmp(a->data, b->data, a->len) == 0);
+	return bytes_same(a->data, a->len, b->data, b->len);
+}
+
+/* Same change key: both carry one (else the bytes are the key) and equal. */
+static bool
+blob_same_key(const struct blob *a, const struct blob *b)
+{
+	if (!a->key || !b->key)
+		return blob_same(a, b);
+	return bytes_same(a->key, a->key_len, b->key, b->key_len);
 }
 
 /* A fresh mtime, strictly later than any before: the kernel's auto
@@ -201,17 +227,20 @@ static bool
 fs_swap_locked(struct fs *fs, int ino, struct blob *b)
 {
 	struct fs_file *f = &fs->files[ino];
+	bool keyed;
 
 	if (f->cur && blob_same(f->cur, b)) {
 		blob_unref(b);
 		return false;
 	}
+	/* only the volatile part changed: fresh bytes, no event */
+	keyed = f->cur && blob_same_key(f->cur, b);
 	b->mtime = fs_next_mtime(fs);
 	blob_unref(f->cur);
 	f->cur = b;
 	if (fs->running) {
 		f->inval = true;
-		if (f->evented)
+		if (f->evented && !keyed)
 			f->events++;
 		pthread_cond_signal(&fs->notify_cond);
 	}
@@ -969,11 +998,12 @@ fs_publish(struct fs *fs, struct snapshot *snap)
 	static const fuse_ino_t inos[3] = { INO_PEERS, INO_LEADER, INO_JSON };
 	const struct buf *parts[3] = { &snap->peers_txt, &snap->leader_txt,
 	    &snap->json_txt };
+	const struct buf *keys[3] = { NULL, NULL, &snap->json_key };
 	struct blob *b[3];
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		b[i] = blob_new_snap(snap, parts[i]);
+		b[i] = blob_new_snap(snap, parts[i], keys[i]);
 		if (!b[i]) {
 			while (i-- > 0)
 				blob_unref(b[i]);
@@ -981,6 +1011,15 @@ fs_publish(struct fs *fs, struct snapshot *snap)
 		}
 	}
 	pthread_mutex_lock(&fs->lock);
+	if (fs->has_gen && snap->generation < fs->gen) {
+		/* a late republish of an older set (racing publishers) */
+		pthread_mutex_unlock(&fs->lock);
+		for (i = 0; i < 3; i++)
+			blob_unref(b[i]);
+		return 0;
+	}
+	fs->has_gen = true;
+	fs->gen = snap->generation;
 	for (i = 0; i < 3; i++)
 		fs_swap_locked(fs, (int)inos[i], b[i]);
 	pthread_mutex_unlock(&fs->lock);

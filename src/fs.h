@@ -17,7 +17,10 @@
  * mount with O_DIRECT, and the write handler discards that thread's write.
  * A publish that changes nothing raises nothing; publishes before fs_run()
  * set the baseline silently.  self/status/register changes only invalidate
- * the kernel cache.
+ * the kernel cache.  peers.json is compared by its change key (struct
+ * snapshot json_key: the membership, without the WireGuard `wg` figures):
+ * a publish that changes only those figures serves the new bytes and
+ * invalidates the kernel cache but raises no event.
  *
  * Speed versus strictness (FS_MODE_*): see README "The /p2p view".
  *   FS_MODE_FAST: open() answers ENOSYS once, after which the kernel never
@@ -128,7 +131,10 @@ void fs_free(struct fs *fs);
 /*
  * Publish a snapshot: fs takes its own reference (the caller keeps its).
  * Files whose bytes changed get new content, their cache is invalidated, and
- * change events are queued for the notifier thread.  Returns 0, -ENOMEM.
+ * change events are queued for the notifier thread (peers.json: only when
+ * its change key changed).  A snapshot older (by generation) than the last
+ * one published is ignored; the same generation again is a republish (e.g.
+ * with fresh WireGuard figures).  Returns 0, -ENOMEM.
  * Thread-safe (also from cfg.reg_request); never waits for FUSE, only takes
  * fs.lock briefly.
  */

@@ -124,7 +124,7 @@ snapshot_render_connection(const struct peer *p, struct buf *out)
 }
 
 static int
-json_peer_wg(const struct peer *p, struct buf *out)
+json_peer_wg(const struct peer *p, bool stats, struct buf *out)
 {
 	int r = 0;
 
@@ -142,17 +142,24 @@ json_peer_wg(const struct peer *p, struct buf *out)
 		if (!r)
 			r = buf_putc(out, '"');
 	}
-	if (!r && p->wg.valid)
+	if (!r && stats && p->wg.valid) {
 		r = buf_printf(out, ",\"wg\":{\"latest_handshake\":%llu,"
-		    "\"rx_bytes\":%llu,\"tx_bytes\":%llu}",
-		    (unsigned long long)p->wg.latest_handshake,
-		    (unsigned long long)p->wg.rx_bytes,
-		    (unsigned long long)p->wg.tx_bytes);
+		    "\"handshake_age\":", (unsigned long long)p->wg.latest_handshake);
+		if (!r)
+			r = p->wg.latest_handshake ? buf_printf(out, "%llu",
+			    (unsigned long long)p->wg.handshake_age) :
+			    buf_puts(out, "null");
+		if (!r)
+			r = buf_printf(out, ",\"rx_bytes\":%llu,\"tx_bytes\":%llu}",
+			    (unsigned long long)p->wg.rx_bytes,
+			    (unsigned long long)p->wg.tx_bytes);
+	}
 	return r;
 }
 
-int
-snapshot_render_json_peer(const struct peer *p, struct buf *out)
+/* One peer's record; stats false leaves out the volatile `wg` figures. */
+static int
+json_peer(const struct peer *p, bool stats, struct buf *out)
 {
 	size_t len;
 	int r;
@@ -180,8 +187,31 @@ snapshot_render_json_peer(const struct peer *p, struct buf *out)
 	 * live peers only, which is what the heartbeat decides).
 	 */
 	if (!r)
-		r = json_peer_wg(p, out);
+		r = json_peer_wg(p, stats, out);
 	return r ? r : buf_putc(out, '}');
+}
+
+int
+snapshot_render_json_peer(const struct peer *p, struct buf *out)
+{
+	return json_peer(p, true, out);
+}
+
+static int
+render_json(const struct snapshot *s, bool stats, struct buf *out)
+{
+	size_t i;
+	int r;
+
+	r = buf_putc(out, '[');
+	for (i = 0; !r && i < s->npeers; i++) {
+		r = buf_puts(out, i ? ",\n" : "\n");
+		if (!r)
+			r = json_peer(&s->peers[i], stats, out);
+	}
+	if (!r)
+		r = buf_puts(out, s->npeers ? "\n]\n" : "]\n");
+	return r;
 }
 
 static int
@@ -209,14 +239,9 @@ render_files(struct snapshot *s)
 			r = buf_putc(&s->leader_txt, '\n');
 	}
 	if (!r)
-		r = buf_putc(&s->json_txt, '[');
-	for (i = 0; !r && i < s->npeers; i++) {
-		r = buf_puts(&s->json_txt, i ? ",\n" : "\n");
-		if (!r)
-			r = snapshot_render_json_peer(&s->peers[i], &s->json_txt);
-	}
+		r = render_json(s, true, &s->json_txt);
 	if (!r)
-		r = buf_puts(&s->json_txt, s->npeers ? "\n]\n" : "]\n");
+		r = render_json(s, false, &s->json_key);
 	return r;
 }
 
@@ -226,6 +251,7 @@ snapshot_free(struct snapshot *s)
 	buf_release(&s->peers_txt);
 	buf_release(&s->leader_txt);
 	buf_release(&s->json_txt);
+	buf_release(&s->json_key);
 	free(s->peers);
 	free(s);
 }
@@ -251,6 +277,7 @@ snapshot_new(const struct peer *peers, size_t n, uint64_t generation,
 	buf_init(&s->peers_txt, SNAPSHOT_PEERS_MAX);
 	buf_init(&s->leader_txt, SNAPSHOT_LEADER_MAX);
 	buf_init(&s->json_txt, SNAPSHOT_JSON_MAX);
+	buf_init(&s->json_key, SNAPSHOT_JSON_MAX);
 	if (n > 0) {
 		s->peers = malloc(n * sizeof(*peers));
 		if (!s->peers) {

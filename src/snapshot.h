@@ -45,6 +45,7 @@ enum peer_net {
 struct peer_wg_stats {
 	bool valid;			/* false: not rendered */
 	uint64_t latest_handshake;	/* unix seconds, 0 = never */
+	uint64_t handshake_age;		/* seconds since it, when it happened */
 	uint64_t rx_bytes;
 	uint64_t tx_bytes;
 };
@@ -72,6 +73,12 @@ struct snapshot {
 	struct buf peers_txt;	/* the `peers` file */
 	struct buf leader_txt;	/* the `leader` file (empty: no peer) */
 	struct buf json_txt;	/* the `peers.json` file */
+	/*
+	 * peers.json without the volatile `wg` figures: the change key.  Views
+	 * raise change events when this (the membership) changes, not when only
+	 * the figures did (fs.h "Change events").
+	 */
+	struct buf json_key;
 };
 
 /*
@@ -99,7 +106,8 @@ int snapshot_render_connection(const struct peer *p, struct buf *out);
 /*
  * Append the JSON record of one peer (an object, keys in a fixed order:
  * token_id, instance_id, address, network, endpoint, and
- * when they apply mesh_ip, wg_public_key (base64), wg {latest_handshake,
+ * when they apply mesh_ip, wg_public_key (base64), wg {latest_handshake
+ * (unix seconds, 0 = never), handshake_age (seconds, null = never),
  * rx_bytes, tx_bytes}).  Returns 0, -EINVAL, -E2BIG, -ENOMEM.
  */
 int snapshot_render_json_peer(const struct peer *p, struct buf *out);

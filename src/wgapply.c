@@ -570,6 +570,7 @@ wgapply_fill_stats(struct wgapply *a, struct peer *peers, size_t n)
 {
 	struct wg_device have;
 	struct wg_peer *w;
+	struct timespec now;
 	size_t i;
 	int r;
 
@@ -578,6 +579,7 @@ wgapply_fill_stats(struct wgapply *a, struct peer *peers, size_t n)
 	pthread_mutex_unlock(&a->lock);
 	if (r < 0)
 		return r;
+	clock_gettime(CLOCK_REALTIME, &now);
 	explicit_bzero(have.private_key, sizeof(have.private_key));
 	wg_device_sort(&have);
 	for (i = 0; i < n; i++) {
@@ -587,6 +589,9 @@ wgapply_fill_stats(struct wgapply *a, struct peer *peers, size_t n)
 			continue;
 		peers[i].wg.valid = true;
 		peers[i].wg.latest_handshake = w->last_handshake_sec;
+		/* a clock set back reads as age 0, never negative */
+		if (w->last_handshake_sec && (uint64_t)now.tv_sec > w->last_handshake_sec)
+			peers[i].wg.handshake_age = (uint64_t)now.tv_sec - w->last_handshake_sec;
 		peers[i].wg.rx_bytes = w->rx_bytes;
 		peers[i].wg.tx_bytes = w->tx_bytes;
 	}
@@ -608,6 +613,8 @@ struct wgapply_runner {
 	struct options o;
 	int (*self)(void *arg, struct identity_wg *ret_key, uint64_t *ret_token);
 	void *arg;
+	void (*view)(void *arg, struct snapshot *snap);
+	void (*backend_changed)(void *arg);
 	uint64_t reconcile_ms;
 	const char *uapi_dir;
 	pthread_t thread;
@@ -670,6 +677,36 @@ runner_setup(struct wgapply_runner *r)
 	pthread_mutex_lock(&r->lock);
 	snprintf(r->backend, sizeof(r->backend), "%s", wgapply_backend_name(r->a));
 	pthread_mutex_unlock(&r->lock);
+	if (r->backend_changed)
+		r->backend_changed(r->arg);
+}
+
+/* Hand the view a copy of the newest set with the device's figures. */
+static void
+runner_view(struct wgapply_runner *r)
+{
+	const struct snapshot *last = r->last;
+	struct snapshot *snap;
+	struct peer *peers;
+	int e;
+
+	if (!r->view)
+		return;
+	peers = calloc(last->npeers ? last->npeers : 1, sizeof(*peers));
+	if (!peers)
+		return;
+	if (last->npeers)
+		memcpy(peers, last->peers, last->npeers * sizeof(*peers));
+	e = wgapply_fill_stats(r->a, peers, last->npeers);
+	if (e == 0)
+		e = snapshot_new(peers, last->npeers, last->generation, &snap);
+	free(peers);
+	if (e < 0) {
+		log_debug("wireguard: no peer figures: %s", strerror(-e));
+		return;
+	}
+	r->view(r->arg, snap);
+	snapshot_unref(snap);
 }
 
 static void
@@ -706,9 +743,12 @@ runner_step(struct wgapply_runner *r, struct snapshot *snap)
 			pthread_mutex_lock(&r->lock);
 			snprintf(r->backend, sizeof(r->backend), "none");
 			pthread_mutex_unlock(&r->lock);
+			if (r->backend_changed)
+				r->backend_changed(r->arg);
 		}
 	} else {
 		r->last_err[0] = '\0';
+		runner_view(r);
 	}
 }
 
@@ -755,6 +795,8 @@ wgapply_runner_start(const struct wgapply_runner_config *c, struct wgapply_runne
 	r->o = *c->o;
 	r->self = c->self;
 	r->arg = c->arg;
+	r->view = c->view;
+	r->backend_changed = c->backend_changed;
 	r->reconcile_ms = c->reconcile_ms ? c->reconcile_ms : WGAPPLY_RECONCILE_MS;
 	r->uapi_dir = c->uapi_dir;
 	snprintf(r->backend, sizeof(r->backend), "none");

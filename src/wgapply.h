@@ -110,8 +110,9 @@ int wgapply_snapshot(struct wgapply *a, const struct snapshot *snap);
 int wgapply_reconcile(struct wgapply *a);
 
 /*
- * Fill peers[i].wg (latest handshake, rx, tx) from the device for every
- * peer with a key on it; others get valid = false.  Returns 0 or -errno
+ * Fill peers[i].wg (latest handshake, its age against the wall clock now,
+ * rx, tx) from the device for every peer with a key on it; others get
+ * valid = false.  Returns 0 or -errno
  * (peers untouched).
  */
 int wgapply_fill_stats(struct wgapply *a, struct peer *peers, size_t n);
@@ -125,7 +126,10 @@ void wgapply_get_stats(struct wgapply *a, struct wgapply_stats *ret);
  * -EAGAIN until then), sets the device up with wgapply_new() (a failure is
  * logged once per distinct message and retried every interval), applies
  * each snapshot handed to wgapply_runner_publish(), and reconciles every
- * reconcile_ms so that a peer changed by hand is put back.
+ * reconcile_ms so that a peer changed by hand is put back.  After each apply
+ * or reconcile that succeeded it hands the view hook a copy of the newest
+ * snapshot (same generation) with every peer's figures filled in
+ * (wgapply_fill_stats()): data flows one way, device -> view.
  */
 #define WGAPPLY_RECONCILE_MS	5000
 
@@ -135,6 +139,11 @@ struct wgapply_runner_config {
 	 * wipes) and token id; -EAGAIN while not known yet. */
 	int (*self)(void *arg, struct identity_wg *ret_key, uint64_t *ret_token);
 	void *arg;
+	/* Runner thread, may be NULL: the snapshot with figures (the callee
+	 * takes its own reference to keep it), and "the backend name changed"
+	 * (device set up, or gone). */
+	void (*view)(void *arg, struct snapshot *snap);
+	void (*backend_changed)(void *arg);
 	uint64_t reconcile_ms;		/* 0: WGAPPLY_RECONCILE_MS */
 	const char *uapi_dir;		/* NULL: default (tests) */
 };

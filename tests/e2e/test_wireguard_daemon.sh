@@ -8,6 +8,9 @@
 #     mesh /32, its registered endpoint
 #   - a peer altered by hand with `wg set` is put back by the reconcile
 #   - an interface deleted by hand is set up again
+#   - peers.json shows the other peer's handshake (time and age) and
+#     transfer counters, refreshed by the reconcile; those figures changing
+#     raise no inotify event on peers.json, a membership change (leave) does
 #   - an instance that leaves is removed from the other's device
 # Everything runs in a network namespace of its own (entered with nsenter,
 # so the FUSE mounts stay visible); the chain and both interfaces live
@@ -68,12 +71,36 @@ for n in 1 2; do
 		fail "w$n: no mesh address on $(ifn "$n")"
 done
 info "each device holds the other instance (key, mesh /32, endpoint)"
-# status is re-rendered on the watcher's next status change (a new block)
-e2e_cast rpc evm_mine >/dev/null 2>&1 || true
+# status is re-rendered once the device is up (no new block needed)
 wait_for 10 grep -qx "wg_backend=userspace" "$E2E_DIR/w1/p2p/status" ||
 	fail "status has no wg_backend: $(cat "$E2E_DIR/w1/p2p/status")"
 grep -qx "wg_interface=$(ifn 1)" "$E2E_DIR/w1/p2p/status" || fail "status has no wg_interface"
 info "status shows wg_backend=userspace, wg_interface=$(ifn 1)"
+
+# peers.json: w2's record on w1 carries the device's figures once the
+# keepalive has made a handshake and moved bytes
+pj=$E2E_DIR/w1/p2p/peers.json
+w2_wg() { jq -e --arg k "$(key_of w2)" '.[] | select(.wg_public_key == $k) | .wg' "$pj"; }
+wg_live() { w2_wg | jq -e '.latest_handshake > 0 and (.handshake_age | type) == "number"
+	and .rx_bytes > 0 and .tx_bytes > 0'; }
+wait_for 30 wg_live || fail "w1 peers.json has no handshake/transfer figures for w2: $(cat "$pj")"
+jq -e --arg k "$(key_of w1)" 'all(.[]; .wg_public_key != $k or .wg == null)' "$pj" >/dev/null ||
+	fail "w1 peers.json shows figures for itself: $(cat "$pj")"
+info "peers.json shows w2's handshake and transfer: $(w2_wg | jq -c .)"
+
+# no membership change for 12 s (heartbeats, reconciles, figures moving):
+# no IN_MODIFY on peers.json, while its bytes do change
+inotifywait -m -q -e modify,close_write --format '%e' "$pj" >"$E2E_DIR/json.events" 2>/dev/null &
+inw=$!
+E2E_PIDS+=("$inw")
+sleep 1	# inotifywait is watching
+before=$(cat "$pj")
+sleep 12
+after=$(cat "$pj")
+modifies=$(grep -c MODIFY "$E2E_DIR/json.events" || true)
+[ "$modifies" -eq 0 ] || fail "peers.json raised $modifies IN_MODIFY without a membership change"
+[ "$before" != "$after" ] || fail "peers.json figures did not move in 12 s: $after"
+info "12 s without membership change: figures refreshed, no IN_MODIFY on peers.json"
 
 # a peer changed by hand is put back by the periodic reconcile (5 s)
 wg set "$(ifn 1)" peer "$(key_of w2)" allowed-ips 10.0.1.0/24,10.9.9.9/32 endpoint 127.0.0.1:9
@@ -91,4 +118,8 @@ echo leave >"$E2E_DIR/w2/p2p/register" || fail "leave failed"
 no_peers() { [ -z "$(wg show "$(ifn 1)" peers)" ]; }
 wait_for 20 no_peers || fail "w1 still has w2 after it left"
 info "the instance that left is gone from the other device"
+# the membership change raised events on peers.json (the watch still runs)
+mod_left() { grep -q MODIFY "$E2E_DIR/json.events"; }
+wait_for 10 mod_left || fail "w2 leaving raised no IN_MODIFY on w1's peers.json"
+info "w2 leaving raised IN_MODIFY on w1's peers.json"
 echo "test_wireguard_daemon: all passed"

@@ -167,6 +167,7 @@ test_wireguard_peer_json(void **state)
 		p.wg_pubkey[i] = (uint8_t)i;
 	p.wg.valid = true;
 	p.wg.latest_handshake = 1700000100;
+	p.wg.handshake_age = 7;
 	p.wg.rx_bytes = 10;
 	p.wg.tx_bytes = 20;
 	buf_init(&b, 4096);
@@ -181,9 +182,80 @@ test_wireguard_peer_json(void **state)
 	    "\"network\":\"wireguard\",\"endpoint\":\"\","
 	    "\"mesh_ip\":\"10.0.1.3\","
 	    "\"wg_public_key\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\","
-	    "\"wg\":{\"latest_handshake\":1700000100,\"rx_bytes\":10,"
-	    "\"tx_bytes\":20}}");
+	    "\"wg\":{\"latest_handshake\":1700000100,\"handshake_age\":7,"
+	    "\"rx_bytes\":10,\"tx_bytes\":20}}");
+	/* never a handshake: age null, whatever the field holds */
+	p.wg.latest_handshake = 0;
+	buf_reset(&b);
+	assert_int_equal(snapshot_render_json_peer(&p, &b), 0);
+	assert_non_null(strstr((char *)b.data,
+	    "\"wg\":{\"latest_handshake\":0,\"handshake_age\":null,"
+	    "\"rx_bytes\":10,\"tx_bytes\":20}}"));
 	buf_release(&b);
+}
+
+static struct peer
+wg_peer(uint64_t token)
+{
+	struct peer p = tls_peer(token, "127.0.0.1:51820");
+
+	p.net = PEER_NET_WIREGUARD;
+	p.mesh_ip.s_addr = htonl(0x0a000100u + (uint32_t)token);
+	p.has_wg = true;
+	memset(p.wg_pubkey, (int)token, sizeof(p.wg_pubkey));
+	return p;
+}
+
+static bool
+buf_eq(const struct buf *a, const struct buf *b)
+{
+	return a->len == b->len && (a->len == 0 ||
+	    memcmp(a->data, b->data, a->len) == 0);
+}
+
+/*
+ * The change key: WireGuard figures change the served bytes, not the key;
+ * a membership change (another peer, another key) changes the key.
+ */
+static void
+test_json_change_key(void **state)
+{
+	struct peer p[2] = { wg_peer(1), wg_peer(2) };
+	struct snapshot *plain, *stats, *stats2, *other;
+
+	(void)state;
+	assert_int_equal(snapshot_new(p, 2, 1, &plain), 0);
+	/* no figures: the key is the file */
+	assert_true(buf_eq(&plain->json_txt, &plain->json_key));
+	p[1].wg.valid = true;
+	p[1].wg.latest_handshake = 1700000000;
+	p[1].wg.handshake_age = 3;
+	p[1].wg.rx_bytes = 148;
+	p[1].wg.tx_bytes = 92;
+	assert_int_equal(snapshot_new(p, 2, 1, &stats), 0);
+	p[1].wg.handshake_age = 8;
+	p[1].wg.rx_bytes = 4000;
+	assert_int_equal(snapshot_new(p, 2, 1, &stats2), 0);
+	assert_false(buf_eq(&plain->json_txt, &stats->json_txt));
+	assert_false(buf_eq(&stats->json_txt, &stats2->json_txt));
+	assert_non_null(strstr((const char *)stats->json_txt.data,
+	    "\"wg\":{\"latest_handshake\":1700000000,\"handshake_age\":3,"
+	    "\"rx_bytes\":148,\"tx_bytes\":92}"));
+	assert_null(strstr((const char *)stats->json_key.data, "\"wg\":"));
+	assert_true(buf_eq(&plain->json_key, &stats->json_key));
+	assert_true(buf_eq(&stats->json_key, &stats2->json_key));
+	/* another key for peer 2: a membership change */
+	p[1].wg_pubkey[0] ^= 1;
+	assert_int_equal(snapshot_new(p, 2, 2, &other), 0);
+	assert_false(buf_eq(&stats->json_key, &other->json_key));
+	snapshot_unref(other);
+	/* one peer fewer */
+	assert_int_equal(snapshot_new(p, 1, 3, &other), 0);
+	assert_false(buf_eq(&stats->json_key, &other->json_key));
+	snapshot_unref(other);
+	snapshot_unref(stats2);
+	snapshot_unref(stats);
+	snapshot_unref(plain);
 }
 
 static void
@@ -359,6 +431,7 @@ main(void)
 		cmocka_unit_test(test_max_peers_longest_endpoints),
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_wireguard_peer_json),
+		cmocka_unit_test(test_json_change_key),
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_render_caps),
 		cmocka_unit_test(test_self),
