@@ -36,7 +36,7 @@ struct regchain {
 	uint8_t app_id[20];
 };
 
-static inline void
+static inline __attribute__((noreturn)) void
 regchain_die(const char *what, int r)
 {
 	fprintf(stderr, "registry fixture: %s failed: %d (%s)\n", what, r, strerror(r < 0 ? -r : r));
