@@ -59,7 +59,7 @@ fuzz() {
 		[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
 		if "$f" -max_total_time="$secs" -max_len=65536 "$work" \
 			>"$work.log" 2>&1; then
-			echo "fuzz $name: $(grep -Eo '#[0-9]+ +DONE.*' "$work.log" | tail -1)"
+			echo "fuzz $name: $(grep -E '^Done [0-9]+ runs' "$work.log" | tail -1)"
 		else
 			echo "fuzz $name: FAILED"; tail -40 "$work.log"; rc=1
 		fi
