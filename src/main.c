@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "daemon.h"
@@ -184,6 +186,13 @@ main(int argc, char **argv)
 	struct daemon_config c;
 	int r;
 
+	/* the derived keys live in this process: no core dumps, and no
+	 * ptrace or /proc/PID/{mem,environ} access by other users */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+	    setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }) < 0) {
+		fprintf(stderr, "dstackp2pfs: disabling core dumps failed: %s\n", strerror(errno));
+		return EXIT_SETUP;
+	}
 	memset(&c, 0, sizeof(c));
 	options_init(&c.opts);
 	r = parse_args(argc, argv, &c, all, sizeof(all));
