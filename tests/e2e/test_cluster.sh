@@ -184,7 +184,7 @@ hostile mode "$d" -o "contract=$E2E_CONTRACT,mode=carrier-pigeon,rpc=$E2E_RPC"
 hostile rpc "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=file:///etc/passwd"
 hostile rpc "$d" -o "contract=$E2E_CONTRACT,mode=tls"
 hostile poll "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,poll=-1"
-hostile register_gid "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,register_gid=100"
+hostile register_gid "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,register_gid=-5"
 hostile bogus "$d" -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,bogus=1"
 hostile "not a directory" /etc/passwd -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC"
 hostile "\-\-frobnicate" --frobnicate
