@@ -7,6 +7,8 @@
 #     reload delivered as SIGHUP to a real process (that records each HUP);
 #     an unchanged list sends no reload, a change sends one
 #  3. one-liners (shell, Python, Node) print the expected line
+#  4. examples/compose-consumer/docker-compose.yml parses (when python3 has
+#     yaml) and its consumers bind /p2p read-only, rslave
 # Needs no root, no chain and no mount: the scripts read plain files.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -110,5 +112,22 @@ done
 for f in peers.sh peers.py peers.js; do
 	same "$f empty" "$(P2P_DIR=$DIR/p2p "$EX/oneliners/$f")" "0 peers:"
 done
+
+say "4. the compose example parses (YAML) and runs the tested scripts"
+if python3 -c 'import yaml' 2>/dev/null; then
+	python3 - "$EX/compose-consumer/docker-compose.yml" <<'PY' || fail "compose-consumer/docker-compose.yml"
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+s = d["services"]
+assert set(s) == {"redis", "redis-reload", "kafka-config", "printer"}, s.keys()
+assert "p2p-redis-reload" in s["redis-reload"]["command"][2]
+assert "p2p-kafka-render" in s["kafka-config"]["command"][2]
+for name in ("redis-reload", "kafka-config", "printer"):
+    v = s[name]["volumes"][0]
+    assert v["target"] == "/p2p" and v["read_only"] and v["bind"]["propagation"] == "rslave", name
+PY
+else
+	echo "   (python3 yaml not installed: compose file not parsed)"
+fi
 
 say "PASS test_app_render"
