@@ -99,7 +99,7 @@ p2p_members: []
 raft:
   partner_addrs: []"
 wait_hups 3
-ls "$DIR" | grep -q '\.tmp\.' && fail "a temporary file was left behind"
+compgen -G "$DIR/*.tmp.*" >/dev/null && fail "a temporary file was left behind"
 
 say "3. one-liners"
 mkdir -p "$DIR/p2p"

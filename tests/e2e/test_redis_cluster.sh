@@ -59,7 +59,7 @@ node_up() {	# node_up NAME N: redis, simulated TEE, daemon, reload loop
 # the reload loops watch the mounts: stop them before the mounts go
 LOOPS=()
 stop_loops() { [ ${#LOOPS[@]} = 0 ] || e2e_stop_pids "${LOOPS[@]}"; }
-trap 'rc=$?; stop_loops; (exit $rc); e2e_cleanup' EXIT
+trap 'st=$?; stop_loops; (exit $st); e2e_cleanup' EXIT
 info_field() { rc "$1" CLUSTER INFO | tr -d '\r' | sed -n "s/^$2://p"; }
 wait_cluster() {	# wait_cluster KNOWN NAME...: state ok and KNOWN nodes at each
 	local want=$1 n; shift
