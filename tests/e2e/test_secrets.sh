@@ -8,6 +8,9 @@
 #     not in /proc/PID/cmdline or /proc/PID/environ
 #   - the daemon cannot dump core: RLIMIT_CORE is 0 (/proc/PID/limits) and
 #     another user cannot read its /proc/PID/environ
+#   - permissions: with allow_other another user reads peers but cannot
+#     write register; a daemon mounted without allow_other gives other users
+#     EACCES
 # The daemon runs in WireGuard mode (so it holds both keys) with userspace
 # wireguard-go, inside a network namespace of its own.
 set -uo pipefail
@@ -124,5 +127,23 @@ setpriv --reuid=65534 --regid=65534 --clear-groups cat "/proc/$pid/environ" >/de
 	fail "another user read the daemon's environment"
 setpriv --reuid=65534 --regid=65534 --clear-groups cat "/proc/$pid/maps" >/dev/null 2>&1 &&
 	fail "another user read the daemon's memory map"
+
+field_state() { sed -n "s/^state=//p" "$d/p2p/register"; }
+say "permissions: readers through allow_other, register root-only"
+chmod 711 "$E2E_DIR" "$d"	# let another user reach the mount points
+mkdir -p "$E2E_DIR/p/p2p"; chmod 711 "$E2E_DIR/p"
+asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+asnobody cat "$d/p2p/peers" | grep -q . || fail "with allow_other, another user cannot read peers"
+asnobody bash -c "echo leave > '$d/p2p/register'" 2>/dev/null && fail "another user wrote register"
+[ "$(field_state)" = registered ] || fail "a refused write changed the state"
+# the same daemon without allow_other: other users are kept out of the mount
+"$E2E_BUILD/dstackp2pfs" "$E2E_DIR/p/p2p" -f -o "contract=$E2E_CONTRACT,mode=tls,rpc=$E2E_RPC,agent=$d/agent.sock,poll=500ms" \
+	>"$E2E_DIR/p/daemon.log" 2>&1 &
+E2E_PIDS+=($!); E2E_MOUNTS+=("$E2E_DIR/p/p2p")
+for _ in $(seq 100); do grep -q '^address=' "$E2E_DIR/p/p2p/self" 2>/dev/null && break; sleep 0.1; done
+grep -q '^address=' "$E2E_DIR/p/p2p/self" || fail "root cannot read self without allow_other"
+asnobody cat "$d/p2p/self" | grep -q '^address=' || fail "with allow_other, another user cannot read self"
+r=$(asnobody cat "$E2E_DIR/p/p2p/self" 2>&1) && fail "without allow_other another user read self"
+echo "$r" | grep -q "Permission denied" || fail "without allow_other: '$r', want EACCES"
 
 say "PASS test_secrets"
