@@ -10,6 +10,7 @@
  *   publish FILE   peers from FILE, one per line: "TOKEN ENDPOINT" (TLS) or
  *                  "TOKEN wg MESH-IP"; an empty file publishes no peer
  *   status TEXT    status becomes "TEXT\n"
+ *   self FILE      self becomes the bytes of FILE (at most SNAPSHOT_TEXT_MAX)
  *   reg ERRNO MS   later register writes: the callback sleeps MS ms, then
  *                  returns -ERRNO (0: success)
  *   quit           unmount and exit
@@ -174,6 +175,28 @@ cmd_publish(char *path)
 }
 
 static int
+cmd_self(const char *path)
+{
+	char text[SNAPSHOT_TEXT_MAX + 1];
+	size_t n;
+	FILE *f;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fread(text, 1, sizeof(text), f);
+	r = ferror(f) ? -EIO : 0;
+	fclose(f);
+	if (r < 0)
+		return r;
+	if (n > SNAPSHOT_TEXT_MAX)
+		return -E2BIG;
+	r = fs_set_text(view, FS_TEXT_SELF, text, n);
+	return r < 0 ? r : fs_flush(view);
+}
+
+static int
 cmd_reg(char *args)
 {
 	char *save = NULL, *e = strtok_r(args, " ", &save);
@@ -200,6 +223,8 @@ run_command(char *line, bool *quit)
 		return cmd_publish(line + 8);
 	if (strncmp(line, "reg ", 4) == 0)
 		return cmd_reg(line + 4);
+	if (strncmp(line, "self ", 5) == 0)
+		return cmd_self(line + 5);
 	if (strncmp(line, "status ", 7) == 0) {
 		n = snprintf(text, sizeof(text), "%s\n", line + 7);
 		if (n < 0 || (size_t)n >= sizeof(text))
