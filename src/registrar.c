@@ -519,6 +519,41 @@ read_chain_state(struct registrar *reg, uint64_t *ret_token, bool *ret_same)
 	return 1;
 }
 
+/*
+ * Wait until no transaction from this instance is pending (the node's
+ * pending nonce equals its latest): a daemon killed after sending its
+ * registration leaves it in the pool, and the state read before it is mined
+ * would send a second one.  Returns 0 (none was pending), 1 (one was, now
+ * mined), -ETIMEDOUT, -errno of the RPC.
+ */
+static int
+wait_no_pending(struct registrar *reg, char *why, size_t whysz)
+{
+	uint64_t latest, pending, waited = 0;
+	bool stop;
+	int r;
+
+	for (;;) {
+		r = rpc_get_transaction_count(reg->rpc, reg->proof.derived_addr, RPC_AT_LATEST, &latest);
+		if (r == 0)
+			r = rpc_get_transaction_count(reg->rpc, reg->proof.derived_addr, RPC_AT_PENDING,
+			    &pending);
+		if (r < 0)
+			return rpc_errno(r);
+		if (pending <= latest)
+			return waited > 0;
+		pthread_mutex_lock(&reg->lock);
+		stop = reg->stop;
+		pthread_mutex_unlock(&reg->lock);
+		if (waited >= REGISTRAR_RECEIPT_TIMEOUT_MS || stop)
+			break;
+		nanosleep(&(struct timespec){ 0, 250 * 1000000L }, NULL);
+		waited += 250;
+	}
+	snprintf(why, whysz, "a transaction from this instance is still pending");
+	return -ETIMEDOUT;
+}
+
 /* ---- transactions ------------------------------------------------------- */
 
 int
@@ -747,6 +782,13 @@ do_register(struct registrar *reg, char *why, size_t whysz)
 
 	reg->synced = false;	/* re-read: the write asks for the truth */
 	r = prepare(reg, why, whysz);
+	if (r < 0)
+		return r;
+	r = wait_no_pending(reg, why, whysz);
+	if (r == 1) {	/* the state read before it was mined is stale */
+		reg->synced = false;
+		r = prepare(reg, why, whysz);
+	}
 	if (r < 0)
 		return r;
 	r = read_chain_state(reg, &token, &same);
