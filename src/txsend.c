@@ -382,6 +382,12 @@ wait_receipt(struct txsend *s, uint64_t timeout_ms, struct txsend_result *res)
 		if (r == -ENOMEM)
 			return r;
 		if (now_ms() >= deadline) {
+			/*
+			 * The transaction may still be pending, or gone (a reorg
+			 * dropped it): ask the node for the nonce next time
+			 * rather than counting on from ours.
+			 */
+			s->have_nonce = false;
 			set_error(res, "no receipt within %llu ms", (unsigned long long)timeout_ms);
 			return -ETIMEDOUT;
 		}

@@ -291,6 +291,28 @@ test_receipt_deadline(void **state)
 	assert_true(res.submitted);
 	assert_false(res.mined);
 	assert_non_null(strstr(res.error, "no receipt"));
+
+	/*
+	 * A reorg can drop a transaction we sent: drop it by hand, turn
+	 * mining on, and the next transaction must reuse its nonce (asked
+	 * from the node) instead of leaving a gap no block will ever fill.
+	 */
+	{
+		char hash[67], cmd[512];
+		int n;
+
+		hex_encode(res.tx_hash, 32, true, hash, sizeof(hash));
+		n = snprintf(cmd, sizeof(cmd),
+		    "'%s/contracts/bin/cast' rpc --rpc-url %s anvil_dropTransaction %s >/dev/null && "
+		    "'%s/contracts/bin/cast' rpc --rpc-url %s evm_setAutomine true >/dev/null",
+		    getenv("DP_SOURCE_DIR"), still.url, hash, getenv("DP_SOURCE_DIR"), still.url);
+		assert_true(n > 0 && (size_t)n < sizeof(cmd));
+		assert_int_equal(system(cmd), 0);
+	}
+	req.timeout_ms = 10000;
+	assert_int_equal(txsend_send(s, &req, &res), 0);
+	assert_true(res.mined);
+	assert_int_equal(res.nonce, 0);
 	txsend_free(s);
 	rpc_free(c);
 	anvil_stop(&still);
