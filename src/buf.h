@@ -46,6 +46,13 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
+ * Append the whole content of the file at path.  Returns 0, -E2BIG when the
+ * file holds more than the cap allows (the buffer then holds a prefix: the
+ * caller discards it), -ENOMEM, or the -errno of open()/read().
+ */
+int buf_read_file(struct buf *b, const char *path);
+
+/*
  * Hand the storage to the caller: *ret_data (NUL-terminated, may be NULL when
  * empty) and *ret_len.  The buffer is left empty.
  */

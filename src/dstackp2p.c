@@ -14,7 +14,6 @@
 
 #include "buf.h"
 
-#define READ_CHUNK	16384
 /* One inotify read: room for several events with the longest name. */
 #define EVENT_BUF	(16 * (sizeof(struct inotify_event) + NAME_MAX + 1))
 
@@ -28,45 +27,6 @@ mount_path(const char *mount, const char *name, char *ret, size_t size)
 	if (n < 0 || (size_t)n >= size)
 		return -ENAMETOOLONG;
 	return 0;
-}
-
-/* Read a whole file into b (capped by b's max).  Returns 0 or -errno. */
-static int
-read_file(const char *path, struct buf *b)
-{
-	ssize_t n;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		r = buf_reserve(b, READ_CHUNK);
-		if (r == -E2BIG && b->len == b->max) {
-			/* full: only an immediate EOF keeps it whole */
-			uint8_t extra;
-
-			n = read(fd, &extra, 1);
-			r = n == 0 ? 0 : n > 0 ? -E2BIG : -errno;
-			break;
-		}
-		if (r == -E2BIG)
-			r = buf_reserve(b, b->max - b->len);
-		if (r < 0)
-			break;
-		n = read(fd, b->data + b->len, b->alloc - b->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-	}
-	close(fd);
-	return r;
 }
 
 static int
@@ -156,7 +116,7 @@ dstackp2p_read_peers(const char *mount, struct dstackp2p_peers *ret_peers)
 	if (r < 0)
 		return r;
 	buf_init(&b, DSTACKP2P_PEERS_FILE_MAX);
-	r = read_file(path, &b);
+	r = buf_read_file(&b, path);
 	if (r == 0)
 		r = dstackp2p_parse_peers((const char *)b.data, b.len, ret_peers);
 	buf_release(&b);
@@ -201,7 +161,7 @@ dstackp2p_self_get(const char *mount, const char *key, char *ret_val,
 	if (r < 0)
 		return r;
 	buf_init(&b, DSTACKP2P_SELF_FILE_MAX);
-	r = read_file(path, &b);
+	r = buf_read_file(&b, path);
 	if (r < 0)
 		goto out_release;
 	r = -ENOENT;

@@ -75,37 +75,6 @@ gateway_parse_hostport(const char *s, char ret_domain[AGENTMSG_DOMAIN_MAX + 1],
 	return 0;
 }
 
-/* Read a whole small file, refusing one past cap. */
-static int
-read_file_capped(const char *path, size_t cap, struct buf *out)
-{
-	char chunk[4096];
-	ssize_t n;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : 0;
-			break;
-		}
-		if (out->len + (size_t)n > cap) {
-			r = -E2BIG;
-			break;
-		}
-		r = buf_append(out, chunk, (size_t)n);
-		if (r < 0)
-			break;
-	}
-	close(fd);
-	return r;
-}
-
 struct sink {
 	struct buf *b;
 	bool overflow;
@@ -187,7 +156,7 @@ gateway_from_sysconfig(const char *path, struct gateway_info *ret)
 	int r;
 
 	buf_init(&file, AGENTMSG_MAX_SYSCONFIG);
-	r = read_file_capped(path, AGENTMSG_MAX_SYSCONFIG, &file);
+	r = buf_read_file(&file, path);
 	if (r == 0)
 		r = agentmsg_parse_sysconfig((const char *)file.data, file.len, &sc);
 	buf_release(&file);

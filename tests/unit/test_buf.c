@@ -9,6 +9,9 @@
 
 #include "buf.h"
 
+#include <stdio.h>
+#include <unistd.h>
+
 static void
 test_append_within_cap(void **state)
 {
@@ -63,6 +66,35 @@ test_steal_and_reset(void **state)
 	buf_release(&b);
 }
 
+static void
+test_read_file(void **state)
+{
+	char path[] = "/tmp/test_buf.XXXXXX";
+	struct buf b;
+	FILE *f;
+	int fd, i;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	for (i = 0; i < 3000; i++)	/* 9000 bytes: more than one read */
+		fputs("ab\n", f);
+	fclose(f);
+	buf_init(&b, 9000);
+	assert_int_equal(buf_read_file(&b, path), 0);
+	assert_int_equal(b.len, 9000);
+	assert_memory_equal(b.data + 8997, "ab\n", 3);
+	buf_release(&b);
+	buf_init(&b, 8999);	/* one byte short: an error, not a cut file */
+	assert_int_equal(buf_read_file(&b, path), -E2BIG);
+	buf_release(&b);
+	unlink(path);
+	assert_int_equal(buf_read_file(&b, path), -ENOENT);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -70,6 +102,7 @@ main(void)
 		cmocka_unit_test(test_append_within_cap),
 		cmocka_unit_test(test_cap_is_an_error_not_a_truncation),
 		cmocka_unit_test(test_steal_and_reset),
+		cmocka_unit_test(test_read_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
