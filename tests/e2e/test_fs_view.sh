@@ -20,64 +20,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${DP_BINARY_DIR:-$top/build}/p2pfs-view
 [ -x "$bin" ] || { echo "test_fs_view: no '$bin' (build first)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/test_fs_view.XXXXXX)
-chmod 755 "$tmp"
-mnt=$tmp/mnt
-view_pid= ncmd=0 fails=0
-bg_pids=()
-
-cleanup() {
-	local p
-	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	if [ -n "$view_pid" ]; then
-		kill "$view_pid" 2>/dev/null || true
-		wait "$view_pid" 2>/dev/null || true
-	fi
-	if mountpoint -q "$mnt" 2>/dev/null; then
-		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-pass() { echo "ok: $*"; }
-
-start_view() {	# start_view [-s]: mount the view, wait until it serves
-	mkdir -p "$mnt"
-	rm -f "$tmp/ctl" "$tmp/ack"
-	mkfifo "$tmp/ctl"
-	: > "$tmp/ack"
-	"$bin" -a "$@" "$mnt" "$tmp/ctl" "$tmp/ack" 2>>"$tmp/view.log" &
-	view_pid=$!
-	ncmd=0
-	for _ in $(seq 100); do
-		grep -q '^0 ok mounted' "$tmp/ack" && mountpoint -q "$mnt" && return 0
-		sleep 0.05
-	done
-	echo "test_fs_view: the view did not mount" >&2; cat "$tmp/view.log" >&2
-	exit 1
-}
-
-stop_view() {
-	echo quit > "$tmp/ctl"
-	wait "$view_pid" || fail "p2pfs-view exit status"
-	view_pid=
-	mountpoint -q "$mnt" && fail "mount still present after quit"
-	return 0
-}
-
-cmd() {	# cmd TEXT: run one control command, wait for its ack; 0 if ok
-	ncmd=$((ncmd + 1))
-	echo "$*" > "$tmp/ctl"
-	for _ in $(seq 400); do
-		grep -q "^$ncmd ok " "$tmp/ack" && return 0
-		grep -q "^$ncmd err " "$tmp/ack" && return 1
-		sleep 0.025
-	done
-	echo "test_fs_view: no answer to '$*'" >&2
-	exit 1
-}
+name=test_fs_view view=$bin view_flags=-a
+. "$top/tests/e2e/view_lib.sh"
 
 watch() {	# watch NAME PATH: inotifywait -m on PATH into $tmp/w.NAME
 	inotifywait -m -e modify,close_write --format '%e %f' "$2" \

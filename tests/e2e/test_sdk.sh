@@ -22,54 +22,8 @@ for b in "$view" "$peers_bin"; do
 	[ -x "$b" ] || { echo "test_sdk: no '$b' (build first)" >&2; exit 1; }
 done
 
-tmp=$(mktemp -d /tmp/test_sdk.XXXXXX)
-mnt=$tmp/mnt
-view_pid= ncmd=0 fails=0
-bg_pids=()
-
-cleanup() {
-	local p
-	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [ -n "$view_pid" ]; then
-		kill "$view_pid" 2>/dev/null || true
-		wait "$view_pid" 2>/dev/null || true
-	fi
-	if mountpoint -q "$mnt" 2>/dev/null; then
-		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-pass() { echo "ok: $*"; }
-
-start_view() {
-	mkdir -p "$mnt"
-	mkfifo "$tmp/ctl"
-	: > "$tmp/ack"
-	"$view" -s "$mnt" "$tmp/ctl" "$tmp/ack" 2>>"$tmp/view.log" &
-	view_pid=$!
-	for _ in $(seq 100); do
-		grep -q '^0 ok mounted' "$tmp/ack" && mountpoint -q "$mnt" && return 0
-		sleep 0.05
-	done
-	echo "test_sdk: the view did not mount" >&2; cat "$tmp/view.log" >&2
-	exit 1
-}
-
-cmd() {	# cmd TEXT: one control command, wait for its ack; 0 if ok
-	ncmd=$((ncmd + 1))
-	echo "$*" > "$tmp/ctl"
-	for _ in $(seq 400); do
-		grep -q "^$ncmd ok " "$tmp/ack" && return 0
-		grep -q "^$ncmd err " "$tmp/ack" && return 1
-		sleep 0.01
-	done
-	echo "test_sdk: no answer to '$*'" >&2
-	exit 1
-}
+name=test_sdk view=$view view_flags=-s
+. "$top/tests/e2e/view_lib.sh"
 
 pub() {	# pub TOKEN:URL...: publish that set
 	local e
